@@ -1,0 +1,132 @@
+"""Runtime shim: the one place that asks which interpreter edgegate runs on.
+
+Exports what the portable core needs and nothing else: ``const``, the tick
+clock (``ticks_ms``, ``ticks_diff``, ``ticks_add``), ``json_loads``/``json_dumps``
+(ujson when present, stdlib json otherwise), ``apply_mask`` (the one hot loop),
+``rand_bytes``, ``find`` (substring search in a buffer range) and
+``utf8_decoder`` (an incremental strict UTF-8 decoder factory, or ``None`` where
+the runtime has none and the core falls back to its own state machine).
+"""
+
+try:
+    from micropython import const  # type: ignore[import-not-found]
+
+    IS_MICROPYTHON = True
+except ImportError:  # pragma: no cover - CPython
+    IS_MICROPYTHON = False
+
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+
+try:
+    import ujson as _json  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - CPython without ujson
+    import json as _json
+
+
+def json_loads(text):
+    """Parse JSON text; raises ValueError on malformed input (both runtimes)."""
+    return _json.loads(text)
+
+
+def json_dumps(obj):
+    """Serialise to compact JSON text."""
+    return _json.dumps(obj)
+
+
+try:
+    from time import ticks_add, ticks_diff, ticks_ms  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - CPython
+    from time import monotonic_ns as _monotonic_ns
+
+    def ticks_ms():
+        """Milliseconds from an arbitrary origin, never going backwards."""
+        return _monotonic_ns() // 1_000_000
+
+    def ticks_diff(a, b):
+        """Signed difference a - b in milliseconds."""
+        return a - b
+
+    def ticks_add(t, delta):
+        """The tick value delta milliseconds after t."""
+        return t + delta
+
+
+try:
+    from os import urandom as _urandom
+except ImportError:  # pragma: no cover - MicroPython ports without os.urandom
+    from random import getrandbits as _grb  # type: ignore[assignment]
+
+    def _urandom(n):
+        return bytes(_grb(8) for _ in range(n))
+
+
+_POOL_BYTES = const(4096)
+_pool = bytearray(0)
+_pool_at = 0
+
+
+def rand_bytes(n):
+    """n bytes from the OS entropy source, served from a pooled read.
+
+    One ``urandom`` call per 4 KiB instead of one per mask key keeps the hot
+    path free of syscalls.
+    """
+    global _pool, _pool_at
+    if n > _POOL_BYTES:
+        return _urandom(n)
+    if _pool_at + n > len(_pool):
+        _pool = bytearray(_urandom(_POOL_BYTES))
+        _pool_at = 0
+    out = bytes(_pool[_pool_at:_pool_at + n])
+    _pool_at += n
+    return out
+
+
+if IS_MICROPYTHON:  # pragma: no cover - MicroPython
+
+    def apply_mask(buf, key, start, end, phase=0):
+        """XOR buf[start:end] in place with the 4-byte key, starting at key[phase]."""
+        i = start
+        p = phase
+        while i < end:
+            buf[i] ^= key[p & 3]
+            p += 1
+            i += 1
+
+    def find(buf, sub, start, end):
+        """Index of sub in buf[start:end], or -1."""
+        i = bytes(memoryview(buf)[start:end]).find(sub)
+        return i + start if i >= 0 else -1
+
+    utf8_decoder = None
+
+else:  # pragma: no cover - CPython (covered by every CPython test run)
+    from codecs import getincrementaldecoder as _gid
+
+    _from_bytes = int.from_bytes
+
+    def apply_mask(buf, key, start, end, phase=0):
+        """XOR buf[start:end] in place with the 4-byte key, starting at key[phase].
+
+        One big-integer XOR in C instead of a Python loop per byte.
+        """
+        n = end - start
+        if n <= 0:
+            return
+        if phase:
+            key = key[phase:] + key[:phase]
+        k = (bytes(key) * ((n >> 2) + 1))[:n]
+        x = _from_bytes(buf[start:end], "little") ^ _from_bytes(k, "little")
+        buf[start:end] = x.to_bytes(n, "little")
+
+    def find(buf, sub, start, end):
+        """Index of sub in buf[start:end], or -1 (no copy)."""
+        return buf.find(sub, start, end)
+
+    _utf8 = _gid("utf-8")
+
+    def utf8_decoder():
+        """A fresh strict incremental UTF-8 decoder (``decode(data, final)``)."""
+        return _utf8("strict")
