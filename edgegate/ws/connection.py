@@ -106,10 +106,14 @@ class Connection:
 
     def rx_commit(self, n):
         """Parse n bytes that were read into ``rx_tail()``."""
+        self.rx.commit(n)
+        self.receive_buffered()
+
+    def receive_buffered(self):
+        """Parse bytes a zero-copy reader already committed into ``rx``."""
         if self._discard:
             self.rx.clear()
             return
-        self.rx.commit(n)
         self._parse()
 
     def receive_eof(self):

@@ -1,0 +1,71 @@
+"""Limits and timeouts: fallback values, the board-derived connection cap, the memory check.
+
+Every limit is a positive integer with its unit in its name; there is no
+"unlimited". Per connection pair the gateway holds at most
+
+    conn_bytes = 2 * rx_ring_bytes + 2 * write_buffer_bytes + conn_overhead_bytes
+
+so ``max_conns * conn_bytes`` must fit ``mem_budget_bytes``.
+"""
+
+from edgegate.rt import const
+
+# Fallbacks when a board profile leaves a limit out (the Pi Zero 2 W sizes).
+LIMIT_DEFAULTS = {
+    "rx_ring_bytes": const(16398),
+    "max_frame_bytes": const(16384),
+    "max_message_bytes": const(65536),
+    "write_buffer_bytes": const(16384),
+    "max_header_bytes": const(4096),
+    "max_request_line": const(2048),
+    "max_headers": const(32),
+    "conn_overhead_bytes": const(8192),
+    "max_conns_cap": const(1000),
+}
+
+TIMEOUT_DEFAULTS = {
+    "handshake_ms": const(5000),
+    "backend_connect_ms": const(3000),
+    "idle_ms": const(60000),
+    "ping_interval_ms": const(20000),
+    "close_ms": const(3000),
+    "drain_ms": const(5000),
+}
+
+FRAME_HEADER_BYTES = const(14)
+
+
+def conn_bytes(limits):
+    """Worst-case bytes one client+backend connection pair holds."""
+    return 2 * limits["rx_ring_bytes"] + 2 * limits["write_buffer_bytes"] + limits["conn_overhead_bytes"]
+
+
+def derived_max_conns(limits, mem_budget_bytes):
+    """The connection cap a memory budget allows."""
+    return max(1, min(limits["max_conns_cap"], mem_budget_bytes // conn_bytes(limits)))
+
+
+def check(limits, mem_budget_bytes):
+    """Return (path, message) for the first inconsistent limit, or None."""
+    for k, v in limits.items():
+        if type(v) is not int or v <= 0:
+            return ("limits." + k, "must be an integer > 0")
+    if limits["max_frame_bytes"] + FRAME_HEADER_BYTES > limits["rx_ring_bytes"]:
+        return (
+            "limits.rx_ring_bytes",
+            "%d cannot hold max_frame_bytes=%d plus a %d-byte header"
+            % (limits["rx_ring_bytes"], limits["max_frame_bytes"], FRAME_HEADER_BYTES),
+        )
+    if limits["max_frame_bytes"] > limits["max_message_bytes"]:
+        return ("limits.max_frame_bytes", "exceeds max_message_bytes=%d" % limits["max_message_bytes"])
+    if limits["max_request_line"] > limits["max_header_bytes"]:
+        return ("limits.max_request_line", "exceeds max_header_bytes=%d" % limits["max_header_bytes"])
+    if limits["max_header_bytes"] + FRAME_HEADER_BYTES > limits["rx_ring_bytes"]:
+        return ("limits.max_header_bytes", "exceeds rx_ring_bytes=%d" % limits["rx_ring_bytes"])
+    worst = limits["max_conns"] * conn_bytes(limits)
+    if worst > mem_budget_bytes:
+        return (
+            "limits.max_conns",
+            "max_conns*conn_bytes=%d bytes exceeds mem_budget_bytes=%d" % (worst, mem_budget_bytes),
+        )
+    return None

@@ -1,0 +1,193 @@
+"""The configuration document: listeners, routes, limits and timeouts, checked field by field.
+
+Unknown keys, wrong types, out-of-range numbers and unusable URLs are errors
+naming their path. Listeners are TLS unless ``plaintext: true`` is written, and
+until TLS lands a listener without it is refused (deny by default).
+"""
+
+from edgegate.ws.errors import EdgegateError
+
+from . import limits as _limits
+
+
+class ConfigError(EdgegateError):
+    """The document is invalid; ``path`` names the field."""
+
+    def __init__(self, path, msg):
+        super().__init__("%s: %s" % (path, msg))
+        self.path = path
+
+
+class Listener:
+    def __init__(self, host, port, plaintext):
+        self.host = host
+        self.port = port
+        self.plaintext = plaintext
+
+    def __repr__(self):
+        return "Listener(%s:%d%s)" % (self.host, self.port, " plaintext" if self.plaintext else "")
+
+
+class Route:
+    """A path (exact or prefix) and the backend it relays to."""
+
+    def __init__(self, path, exact, backend_url):
+        self.path = path
+        self.exact = exact
+        self.backend_url = backend_url
+        self.backend_host, self.backend_port, self.backend_path = parse_ws_url(backend_url)
+
+    def matches(self, path):
+        if self.exact:
+            return path == self.path
+        p = self.path
+        if p == "/" or path == p:
+            return True
+        return path.startswith(p if p.endswith("/") else p + "/")
+
+    def backend_target(self, path, query):
+        """The request target to send the backend for a client's path and query."""
+        if self.backend_path == "/":
+            target = path
+        elif self.exact:
+            target = self.backend_path
+        else:
+            rest = path[len(self.path.rstrip("/")):]
+            target = self.backend_path.rstrip("/") + rest if rest else self.backend_path
+        return target + ("?" + query if query else "")
+
+    def __repr__(self):
+        return "Route(%s%s -> %s)" % (self.path, "" if self.exact else "*", self.backend_url)
+
+
+class Config:
+    def __init__(self, board, listeners, routes, limits, timeouts):
+        self.board = board
+        self.listeners = listeners
+        self.routes = routes
+        self.limits = limits
+        self.timeouts = timeouts
+
+    def route_for(self, path):
+        """The route a path selects: an exact match first, then the longest prefix."""
+        best = None
+        for r in self.routes:
+            if r.matches(path):
+                if r.exact:
+                    return r
+                if best is None or len(r.path) > len(best.path):
+                    best = r
+        return best
+
+
+def parse_ws_url(url):
+    """Return (host, port, path) of a ws:// URL, or raise ValueError."""
+    if not isinstance(url, str) or not url.startswith("ws://"):
+        raise ValueError("not a ws:// URL (wss:// backends arrive with TLS)")
+    rest = url[5:]
+    i = rest.find("/")
+    hostport, path = (rest, "/") if i < 0 else (rest[:i], rest[i:])
+    if hostport.startswith("["):
+        j = hostport.find("]")
+        if j < 0:
+            raise ValueError("unclosed [ in host")
+        host, portpart = hostport[1:j], hostport[j + 1:]
+    else:
+        j = hostport.rfind(":")
+        host, portpart = (hostport, "") if j < 0 else (hostport[:j], hostport[j:])
+    if portpart:
+        if portpart[0] != ":" or not portpart[1:].isdigit():
+            raise ValueError("bad port")
+        port = int(portpart[1:])
+    else:
+        port = 80
+    if not host or not 0 < port < 65536:
+        raise ValueError("bad host or port")
+    for c in path:
+        if c in " \r\n\t":
+            raise ValueError("whitespace in path")
+    return host, port, path
+
+
+def _expect_dict(v, path, keys):
+    if not isinstance(v, dict):
+        raise ConfigError(path, "must be an object")
+    for k in v:
+        if k not in keys:
+            raise ConfigError("%s.%s" % (path, k) if path else k, "unknown key")
+
+
+def _int(v, path, lo, hi):
+    if type(v) is not int or v < lo or v > hi:
+        raise ConfigError(path, "must be an integer from %d to %d" % (lo, hi))
+    return v
+
+
+def _listener(v, path):
+    _expect_dict(v, path, ("host", "port", "plaintext"))
+    host = v.get("host", "127.0.0.1")
+    if not isinstance(host, str) or not host:
+        raise ConfigError(path + ".host", "must be a non-empty string")
+    if "port" not in v:
+        raise ConfigError(path + ".port", "missing")
+    port = _int(v["port"], path + ".port", 1, 65535)
+    plaintext = v.get("plaintext", False)
+    if type(plaintext) is not bool:
+        raise ConfigError(path + ".plaintext", "must be true or false")
+    if not plaintext:
+        raise ConfigError(path + ".plaintext", "TLS listeners are not available yet; set plaintext: true to accept ws://")
+    return Listener(host, port, plaintext)
+
+
+def _route(v, path):
+    _expect_dict(v, path, ("path", "match", "backend"))
+    p = v.get("path")
+    if not isinstance(p, str) or p[:1] != "/":
+        raise ConfigError(path + ".path", "must be a string starting with /")
+    match = v.get("match", "prefix")
+    if match not in ("prefix", "exact"):
+        raise ConfigError(path + ".match", "must be prefix or exact")
+    b = v.get("backend")
+    _expect_dict(b, path + ".backend", ("url",))
+    url = b.get("url")
+    try:
+        return Route(p, match == "exact", url)
+    except ValueError as e:
+        raise ConfigError(path + ".backend.url", str(e)) from None
+
+
+def parse(doc, board):
+    """Validate ``doc`` (a dict) for ``board`` (a profile dict) and return a Config.
+
+    Raises:
+        ConfigError: naming the first invalid field.
+    """
+    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts"))
+    ls = doc.get("listen")
+    if not isinstance(ls, list) or not ls:
+        raise ConfigError("listen", "must be a non-empty list")
+    listeners = [_listener(v, "listen[%d]" % i) for i, v in enumerate(ls)]
+    rs = doc.get("routes", [])
+    if not isinstance(rs, list):
+        raise ConfigError("routes", "must be a list")
+    routes = [_route(v, "routes[%d]" % i) for i, v in enumerate(rs)]
+    lim = dict(_limits.LIMIT_DEFAULTS)
+    lim.update(board.get("limits", {}))
+    budget = board.get("mem_budget_bytes", 64 << 20)
+    over = doc.get("limits", {})
+    _expect_dict(over, "limits", tuple(lim) + ("max_conns",))
+    for k, v in over.items():
+        _int(v, "limits." + k, 1, 1 << 40)
+    lim.update(over)
+    if "max_conns" not in over:
+        lim["max_conns"] = _limits.derived_max_conns(lim, budget)
+    bad = _limits.check(lim, budget)
+    if bad is not None:
+        raise ConfigError(bad[0], bad[1])
+    tmo = dict(_limits.TIMEOUT_DEFAULTS)
+    tmo.update(board.get("timeouts", {}))
+    t_over = doc.get("timeouts", {})
+    _expect_dict(t_over, "timeouts", tuple(tmo))
+    for k, v in t_over.items():
+        tmo[k] = _int(v, "timeouts." + k, 1, 86400000)
+    return Config(board.get("name", "?"), listeners, routes, lim, tmo)
