@@ -56,3 +56,17 @@ else:  # pragma: no cover - CPython
     def loop_name():
         """Which event loop is running (for logs and benches)."""
         return type(asyncio.get_running_loop()).__module__.split(".")[0]
+
+
+def on_terminate(callback):
+    """Call ``callback()`` on SIGTERM or SIGINT (a no-op where signals do not exist)."""
+    if IS_MICROPYTHON:  # pragma: no cover - MicroPython
+        return
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, callback)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
+            pass

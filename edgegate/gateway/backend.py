@@ -1,0 +1,48 @@
+"""Connecting to a ws:// backend: TCP, the client handshake, and the 502 answers.
+
+The caller bounds the whole of ``open_backend`` with the route's deadline and
+answers 504 when it expires.
+"""
+
+from edgegate import rt
+from edgegate.rt import net
+from edgegate.ws.buffer import RxBuffer
+from edgegate.ws.errors import HandshakeError
+from edgegate.ws.handshake import client_request, new_key, parse_response
+
+
+def host_header(host, port):
+    h = "[%s]" % host if ":" in host else host
+    return h if port == 80 else "%s:%d" % (h, port)
+
+
+async def open_backend(route, req, limits, forwarded_for):
+    """Open the backend of ``route`` for upgrade request ``req``.
+
+    Returns (stream, chosen sub-protocol or None).
+    Raises:
+        HandshakeError: status 502 when the backend is unreachable or refuses.
+    """
+    rx = RxBuffer(limits["rx_ring_bytes"])
+    try:
+        stream = await net.connect(route.backend_host, route.backend_port, rx, limits["write_buffer_bytes"])
+    except OSError as e:
+        raise HandshakeError("backend %s unreachable: %s" % (route.backend_url, e), 502) from None
+    try:
+        key = new_key(rt.rand_bytes)
+        headers = [("X-Forwarded-For", forwarded_for), ("X-Forwarded-Proto", "ws")]
+        origin = req.header("origin")
+        if origin is not None:
+            headers.append(("Origin", origin))
+        target = route.backend_target(req.path, req.query)
+        stream.write(client_request(host_header(route.backend_host, route.backend_port),
+                                    target, key, req.protocols, headers))
+        while True:
+            res = parse_response(rx, key, req.protocols, limits["max_header_bytes"], limits["max_headers"])
+            if res is not None:
+                return stream, res[0]
+            if await stream.fill() == 0:
+                raise HandshakeError("backend closed during the handshake", 502)
+    except BaseException:
+        stream.abort()
+        raise

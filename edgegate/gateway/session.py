@@ -1,0 +1,275 @@
+"""One client session: the upgrade, the backend, and two pumps relaying frames.
+
+States: HANDSHAKE (reading the request, bounded by handshake_ms), CONNECTING
+(backend deadline: 502/504 before the 101), RELAY (two pumps), CLOSING
+(a close is in flight; abort after close_ms), DONE. Frames are relayed as
+they arrive, validated and re-masked in place in the receive buffer, and
+written on without a copy. Ping/pong is answered hop by hop; the closing
+handshake is carried end to end, so a client's close code reaches the backend
+and the backend's answer comes back.
+"""
+
+from edgegate import rt
+from edgegate.rt import aio, const, ticks_diff, ticks_ms
+from edgegate.ws.connection import Connection
+from edgegate.ws.errors import HandshakeError
+from edgegate.ws.events import CloseReceived, ConnectionFailed, Fragment, Ping, Pong
+from edgegate.ws.frames import remask
+from edgegate.ws.handshake import parse_upgrade, response_101, response_error
+
+from .backend import open_backend
+
+HANDSHAKE = const(0)
+CONNECTING = const(1)
+RELAY = const(2)
+CLOSING = const(3)
+DONE = const(4)
+STATE_NAMES = ("handshake", "connecting", "relay", "closing", "done")
+
+_LINGER_MS = const(1000)
+_PING_PAYLOAD = b"edgegate"
+
+
+def _flush(stream, conn):
+    for out in conn.data_to_send():
+        if out:
+            stream.write(out)
+        else:
+            stream.write_eof()
+
+
+class Session:
+    def __init__(self, gw, stream, sid):
+        self.gw = gw
+        self.id = sid
+        self.client = stream
+        self.backend = None
+        self.cconn = None
+        self.bconn = None
+        self.state = HANDSHAKE
+        self.route = None
+        self.path = ""
+        self.peer = "%s:%s" % (stream.peer[0], stream.peer[1])
+        self.started = ticks_ms()
+        self.client_seen = self.started
+        self.pinged = False
+        self.close_started = 0
+        self.frames = [0, 0]  # relayed client->backend, backend->client
+        self.bytes = [0, 0]
+
+    # ---- the upgrade ----------------------------------------------------
+
+    async def run(self):
+        gw = self.gw
+        try:
+            try:
+                req = await aio.wait_for(self._read_upgrade(), gw.cfg.timeouts["handshake_ms"] / 1000)
+            except aio.TimeoutError:
+                await self._reject(408, (), "handshake timeout")
+                return
+            if req is None:
+                return
+            await self._connect(req)
+            if self.state == RELAY:
+                await aio.gather(
+                    self._pump(self.client, self.cconn, self.backend, self.bconn, True),
+                    self._pump(self.backend, self.bconn, self.client, self.cconn, False),
+                )
+        except aio.CancelledError:
+            raise
+        except Exception as e:
+            self._internal_error(e)
+        finally:
+            self.state = DONE
+            self.client.close()
+            if self.backend is not None:
+                self.backend.close()
+            if self.cconn is not None:
+                gw.log.info("session_end", id=self.id, peer=self.peer, path=self.path,
+                            frames_in=self.frames[0], frames_out=self.frames[1],
+                            bytes_in=self.bytes[0], bytes_out=self.bytes[1],
+                            client_close=self.cconn.close_rcvd, ms=ticks_diff(ticks_ms(), self.started))
+
+    async def _read_upgrade(self):
+        lim = self.gw.cfg.limits
+        rx = self.client.rx
+        while True:
+            try:
+                req = parse_upgrade(rx, lim["max_header_bytes"], lim["max_headers"], lim["max_request_line"])
+            except HandshakeError as e:
+                await self._reject(e.status, e.headers, str(e))
+                return None
+            if req is not None:
+                return req
+            if await self.client.fill() == 0:
+                return None
+
+    async def _connect(self, req):
+        gw = self.gw
+        self.path = req.path
+        route = gw.cfg.route_for(req.path)
+        if route is None:
+            await self._reject(404, (), "no route")
+            return
+        self.route = route
+        self.state = CONNECTING
+        try:
+            self.backend, protocol = await aio.wait_for(
+                open_backend(route, req, gw.cfg.limits, self.client.peer[0]),
+                gw.cfg.timeouts["backend_connect_ms"] / 1000,
+            )
+        except aio.TimeoutError:
+            await self._reject(504, (), "backend timeout")
+            return
+        except HandshakeError as e:
+            await self._reject(e.status, (), str(e))
+            return
+        lim = gw.cfg.limits
+        self.cconn = Connection(False, lim["rx_ring_bytes"], lim["max_frame_bytes"],
+                                lim["max_message_bytes"], assemble=False, rx=self.client.rx)
+        self.bconn = Connection(True, lim["rx_ring_bytes"], lim["max_frame_bytes"],
+                                lim["max_message_bytes"], assemble=False, rand_bytes=rt.rand_bytes,
+                                rx=self.backend.rx)
+        self.client.write(response_101(req.key, protocol))
+        self.state = RELAY
+        self.client_seen = ticks_ms()
+        gw.log.count("upgrades")
+        gw.log.info("session_open", id=self.id, peer=self.peer, path=req.path,
+                    backend=route.backend_url, protocol=protocol)
+
+    async def _reject(self, status, headers, why):
+        gw = self.gw
+        gw.log.count("rejected_%d" % status)
+        gw.log.info("reject", id=self.id, peer=self.peer, status=status, why=why)
+        self.client.write(response_error(status, headers))
+        await linger_close(self.client)
+
+    # ---- relaying ---------------------------------------------------------
+
+    async def _pump(self, src, sconn, dst, dconn, to_backend):
+        try:
+            high = self.gw.cfg.limits["write_buffer_bytes"]
+            while True:
+                sconn.receive_buffered()
+                evs = sconn.events()
+                if evs:
+                    self._relay(evs, src, sconn, dst, dconn, to_backend)
+                _flush(src, sconn)
+                if dst.write_buffer_size > high:
+                    await dst.drain()
+                if await src.fill() == 0:
+                    sconn.receive_eof()
+                    evs = sconn.events()
+                    if evs:
+                        self._relay(evs, src, sconn, dst, dconn, to_backend)
+                    return
+                if to_backend:
+                    self.client_seen = ticks_ms()
+                    self.pinged = False
+        except aio.CancelledError:
+            raise
+        except Exception as e:
+            self._internal_error(e)
+
+    def _relay(self, evs, src, sconn, dst, dconn, to_backend):
+        d = 0 if to_backend else 1
+        rx = src.rx
+        for ev in evs:
+            t = type(ev)
+            if t is Fragment:
+                if not dconn.can_send:
+                    continue
+                if to_backend:
+                    remask(rx.buf, ev.pend - len(ev.payload), ev.pend, rt.rand_bytes(4))
+                dst.write_view(rx.mv[ev.hstart:ev.pend])
+                self.frames[d] += 1
+                self.bytes[d] += len(ev.payload)
+            elif t is CloseReceived:
+                if dconn.can_send:
+                    dconn.send_close(ev.code, ev.reason)
+                    _flush(dst, dconn)
+                self._closing()
+            elif t is ConnectionFailed:
+                self.gw.log.info("peer_failed", id=self.id, side="client" if to_backend else "backend",
+                                 code=ev.code, why=ev.reason)
+                self.gw.log.count("failed_%d" % ev.code)
+                if dconn.can_send:
+                    # The other side did nothing wrong: the backend hears that its
+                    # client went away; a client hears 1014 (bad gateway).
+                    dconn.send_close(1001 if to_backend else 1014, "peer failed")
+                    _flush(dst, dconn)
+                self._closing()
+            elif t is Ping or t is Pong:
+                pass
+
+    def _closing(self):
+        if self.state == RELAY:
+            self.state = CLOSING
+            self.close_started = ticks_ms()
+
+    def start_close(self, code, reason):
+        """Close both sides with ``code`` (idle timeout, drain, kick)."""
+        for stream, conn in ((self.client, self.cconn), (self.backend, self.bconn)):
+            if conn is not None and conn.can_send:
+                conn.send_close(code, reason)
+                _flush(stream, conn)
+        self._closing()
+
+    def _internal_error(self, e):
+        self.gw.log.count("internal_errors")
+        self.gw.log.error("session_error", id=self.id, peer=self.peer, state=STATE_NAMES[self.state],
+                          error="%s: %s" % (type(e).__name__, e))
+        try:
+            if self.cconn is not None:
+                if self.cconn.can_send:
+                    self.cconn.send_close(1011, "internal error")
+                    _flush(self.client, self.cconn)
+            else:
+                self.client.write(response_error(500))
+            if self.bconn is not None and self.bconn.can_send:
+                self.bconn.send_close(1011, "internal error")
+                _flush(self.backend, self.bconn)
+        except Exception:  # pragma: no cover - the transport itself is broken
+            pass
+        self.client.close()
+        if self.backend is not None:
+            self.backend.close()
+
+    # ---- timers (driven by the gateway's reaper) --------------------------
+
+    def tick(self, now):
+        """Apply idle, keepalive and close deadlines at time ``now`` (ms)."""
+        t = self.gw.cfg.timeouts
+        if self.state == RELAY:
+            quiet = ticks_diff(now, self.client_seen)
+            if quiet > t["idle_ms"]:
+                self.gw.log.count("idle_timeouts")
+                self.start_close(1001, "idle timeout")
+            elif quiet > t["ping_interval_ms"] and not self.pinged and self.cconn.can_send:
+                self.pinged = True
+                self.cconn.send_ping(_PING_PAYLOAD)
+                _flush(self.client, self.cconn)
+        elif self.state == CLOSING and ticks_diff(now, self.close_started) > t["close_ms"]:
+            self.gw.log.count("close_timeouts")
+            self.client.abort()
+            if self.backend is not None:
+                self.backend.abort()
+
+
+async def linger_close(stream):
+    """Half-close, then read and drop what the peer still sends (bounded), then close.
+
+    Closing with unread input makes the kernel send RST, which can destroy the
+    answer just written; a short linger lets the peer read it.
+    """
+    stream.write_eof()
+
+    async def _drain_input():
+        while await stream.fill():
+            stream.rx.clear()
+
+    try:
+        await aio.wait_for(_drain_input(), _LINGER_MS / 1000)
+    except aio.TimeoutError:
+        pass
+    stream.close()
