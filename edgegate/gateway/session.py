@@ -126,7 +126,8 @@ class Session:
             return
         lim = gw.cfg.limits
         self.cconn = Connection(False, lim["rx_ring_bytes"], lim["max_frame_bytes"],
-                                lim["max_message_bytes"], assemble=False, rx=self.client.rx)
+                                lim["max_message_bytes"], assemble=False, rx=self.client.rx,
+                                defer_fail_close=True)
         self.bconn = Connection(True, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rand_bytes=rt.rand_bytes,
                                 rx=self.backend.rx)
@@ -186,21 +187,43 @@ class Session:
                 self.bytes[d] += len(ev.payload)
             elif t is CloseReceived:
                 if dconn.can_send:
-                    dconn.send_close(ev.code, ev.reason)
-                    _flush(dst, dconn)
+                    if to_backend:
+                        dconn.send_close(ev.code, ev.reason)
+                        _flush(dst, dconn)
+                    elif dconn.close_rcvd and dconn.close_rcvd != ev.code:
+                        # The backend answered a close the client started: the
+                        # client hears its own code echoed (RFC 6455 5.5.1).
+                        self._close_client(dconn.close_rcvd, "")
+                    else:
+                        self._close_client(ev.code, ev.reason)
                 self._closing()
             elif t is ConnectionFailed:
                 self.gw.log.info("peer_failed", id=self.id, side="client" if to_backend else "backend",
                                  code=ev.code, why=ev.reason)
                 self.gw.log.count("failed_%d" % ev.code)
-                if dconn.can_send:
-                    # The other side did nothing wrong: the backend hears that its
-                    # client went away; a client hears 1014 (bad gateway).
-                    dconn.send_close(1001 if to_backend else 1014, "peer failed")
-                    _flush(dst, dconn)
+                if to_backend:
+                    if dconn.can_send:
+                        # The backend hears that its client went away, and answers
+                        # what it already had; that still reaches the client before
+                        # the client's own 1002/1007/1009 (sent on the backend's close).
+                        dconn.send_close(1001, "peer failed")
+                        _flush(dst, dconn)
+                    elif ev.code != 1006:
+                        self._close_client(ev.code, "")
+                elif dconn.can_send:
+                    self._close_client(1014, "bad gateway")
                 self._closing()
             elif t is Ping or t is Pong:
                 pass
+
+    def _close_client(self, code, reason):
+        """Send the client its close; a client that failed hears its failure's code."""
+        c = self.cconn
+        f = c.failure
+        if f is not None and f.close_code != 1006:
+            code, reason = f.close_code, f.reason
+        c.send_close(code, reason)
+        _flush(self.client, c)
 
     def _closing(self):
         if self.state == RELAY:
@@ -209,10 +232,11 @@ class Session:
 
     def start_close(self, code, reason):
         """Close both sides with ``code`` (idle timeout, drain, kick)."""
-        for stream, conn in ((self.client, self.cconn), (self.backend, self.bconn)):
-            if conn is not None and conn.can_send:
-                conn.send_close(code, reason)
-                _flush(stream, conn)
+        if self.cconn is not None and self.cconn.can_send:
+            self._close_client(code, reason)
+        if self.bconn is not None and self.bconn.can_send:
+            self.bconn.send_close(code, reason)
+            _flush(self.backend, self.bconn)
         self._closing()
 
     def _internal_error(self, e):
@@ -251,7 +275,12 @@ class Session:
                 _flush(self.client, self.cconn)
         elif self.state == CLOSING and ticks_diff(now, self.close_started) > t["close_ms"]:
             self.gw.log.count("close_timeouts")
-            self.client.abort()
+            self.state = DONE
+            if self.cconn.can_send and self.cconn.failure is not None:
+                self._close_client(1001, "")
+                self.client.close()
+            else:
+                self.client.abort()
             if self.backend is not None:
                 self.backend.abort()
 

@@ -52,10 +52,14 @@ class Connection:
         max_message_bytes: largest message accepted, across fragments (1009).
         assemble: yield whole messages (True) or validated fragments (False).
         rand_bytes: callable giving n random bytes; required for clients (mask keys).
+        defer_fail_close: on a peer error, do not queue the close frame; the caller
+            sends it with ``send_close(conn.failure.close_code, ...)`` when ready
+            (a gateway first lets the backend answer what the peer sent before
+            the bad frame). Input is discarded from the error on either way.
     """
 
     def __init__(self, is_client, rx_bytes, max_frame_bytes, max_message_bytes,
-                 assemble=True, rand_bytes=None, rx=None):
+                 assemble=True, rand_bytes=None, rx=None, defer_fail_close=False):
         if max_frame_bytes + MAX_HEADER_BYTES > rx_bytes:
             raise ValueError(
                 "rx_bytes=%d must hold max_frame_bytes=%d plus a %d-byte header"
@@ -71,6 +75,7 @@ class Connection:
         self.max_message_bytes = max_message_bytes
         self.assemble = assemble
         self.rand_bytes = rand_bytes
+        self.defer_fail_close = defer_fail_close
         self._events = []
         self._out = []
         self.close_sent = False
@@ -225,7 +230,7 @@ class Connection:
         self.failure = e
         self._discard = True
         self.rx.clear()
-        if not self.close_sent:
+        if not self.close_sent and not self.defer_fail_close:
             self._queue_close(e.close_code, e.reason)
         self._events.append(ConnectionFailed(e.close_code, str(e)))
 
