@@ -1,0 +1,132 @@
+"""Real processes for integration tests: the gateway, the echo backend, free ports.
+
+Everything runs on loopback. Each helper returns a ``Proc`` that is a context
+manager and terminates (SIGTERM, then SIGKILL) its process on exit.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, host="127.0.0.1", timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited with %s before listening on %d" % (proc.returncode, port))
+        try:
+            with socket.create_connection((host, port), 0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("nothing listening on %s:%d after %.0fs" % (host, port, timeout))
+
+
+class Proc:
+    def __init__(self, argv, port=None, env=None, log=None):
+        self.argv = argv
+        self.log = log or tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False).name
+        e = dict(os.environ)
+        e.setdefault("PYTHONUNBUFFERED", "1")
+        if env:
+            e.update(env)
+        self._logf = open(self.log, "w")
+        self.p = subprocess.Popen(argv, cwd=ROOT, stdout=self._logf, stderr=subprocess.STDOUT, env=e)
+        self.port = port
+        if port is not None:
+            wait_port(port, proc=self.p)
+
+    def output(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def records(self):
+        """The JSON log lines the process wrote, parsed."""
+        out = []
+        for line in self.output().splitlines():
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+        return out
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self._logf.close()
+        return self.p.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def echo(port=None, max_message_bytes=1 << 20):
+    """The demo echo backend (edgegate's own, on the ws core)."""
+    port = port or free_port()
+    return Proc([PY, "-m", "edgegate", "echo", "--listen", "127.0.0.1:%d" % port,
+                 "--max-message-bytes", str(max_message_bytes)], port)
+
+
+def gateway(backend_port, port=None, limits=None, timeouts=None, board="sim", routes=None, env=None,
+            log_level="info"):
+    """edgegate run with a config written to a temp file; routes default to / -> backend."""
+    port = port or free_port()
+    doc = {
+        "listen": [{"host": "127.0.0.1", "port": port, "plaintext": True}],
+        "routes": routes or [{"path": "/", "backend": {"url": "ws://127.0.0.1:%d" % backend_port}}],
+    }
+    if limits:
+        doc["limits"] = limits
+    if timeouts:
+        doc["timeouts"] = timeouts
+    fd, path = tempfile.mkstemp(suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f)
+    p = Proc([PY, "-m", "edgegate", "run", "--board", board, "--config", path, "--log-level", log_level],
+             port, env=env)
+    p.config_path = path
+    return p
+
+
+def websockets_echo(port=None):
+    """An echo server written on the websockets library (an independent peer)."""
+    port = port or free_port()
+    code = (
+        "import asyncio, sys, websockets\n"
+        "async def echo(ws):\n"
+        "    try:\n"
+        "        async for m in ws:\n"
+        "            await ws.send(m)\n"
+        "    except websockets.ConnectionClosed:\n"
+        "        pass\n"
+        "async def main():\n"
+        "    async with websockets.serve(echo, '127.0.0.1', %d, max_size=None, compression=None,"
+        " max_queue=None):\n"
+        "        await asyncio.Future()\n"
+        "asyncio.run(main())\n" % port
+    )
+    return Proc([PY, "-c", code], port)
