@@ -129,4 +129,5 @@ def websockets_echo(port=None):
         "        await asyncio.Future()\n"
         "asyncio.run(main())\n" % port
     )
-    return Proc([PY, "-c", code], port)
+    # websockets fails messages of more than 4096 fragments by default (Autobahn 9.3/9.4 send 65536).
+    return Proc([PY, "-c", code], port, env={"WEBSOCKETS_MAX_FRAGMENTS": "100000"})
