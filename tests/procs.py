@@ -112,22 +112,34 @@ def gateway(backend_port, port=None, limits=None, timeouts=None, board="sim", ro
     return p
 
 
-def websockets_echo(port=None):
-    """An echo server written on the websockets library (an independent peer)."""
+def websockets_echo(port=None, subprotocols=None, fragments=False):
+    """An echo server written on the websockets library (an independent peer).
+
+    ``subprotocols``: the server's list; it selects the first one the client offers.
+    ``fragments``: echo each message frame by frame as it arrives (then one empty
+    final frame) instead of whole, so a message bigger than a gateway's
+    max_frame_bytes can come back through it.
+    """
     port = port or free_port()
+    loop = (
+        "        while True:\n"
+        "            await ws.send(ws.recv_streaming())\n"
+        if fragments else
+        "        async for m in ws:\n"
+        "            await ws.send(m)\n"
+    )
     code = (
         "import asyncio, sys, websockets\n"
         "async def echo(ws):\n"
         "    try:\n"
-        "        async for m in ws:\n"
-        "            await ws.send(m)\n"
+        + loop +
         "    except websockets.ConnectionClosed:\n"
         "        pass\n"
         "async def main():\n"
         "    async with websockets.serve(echo, '127.0.0.1', %d, max_size=None, compression=None,"
-        " max_queue=None):\n"
+        " max_queue=None, subprotocols=%r):\n"
         "        await asyncio.Future()\n"
-        "asyncio.run(main())\n" % port
+        "asyncio.run(main())\n" % (port, subprotocols)
     )
     # websockets fails messages of more than 4096 fragments by default (Autobahn 9.3/9.4 send 65536).
     return Proc([PY, "-c", code], port, env={"WEBSOCKETS_MAX_FRAGMENTS": "100000"})
