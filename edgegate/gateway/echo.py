@@ -1,14 +1,16 @@
 """The demo echo backend: a WebSocket server on the ws core that sends every message back.
 
 Used by the simulator and as a stand-in service behind the gateway. It answers
-the first offered sub-protocol, echoes whole messages, and mirrors the close code.
+the first offered sub-protocol, echoes every data frame as it came (a message
+keeps its fragmentation, so what a gateway's max_frame_bytes let through comes
+back through it), and mirrors the close code.
 """
 
 from edgegate.rt import aio, net
 from edgegate.ws.buffer import RxBuffer
 from edgegate.ws.connection import Connection
 from edgegate.ws.errors import HandshakeError
-from edgegate.ws.events import BinaryMessage, CloseReceived, TextMessage
+from edgegate.ws.events import CloseReceived, Fragment
 from edgegate.ws.handshake import parse_upgrade, response_101, response_error
 
 
@@ -39,17 +41,16 @@ class EchoServer:
             proto = req.protocols[0] if req.protocols else None
             stream.write(response_101(req.key, proto))
             self.connections += 1
-            conn = Connection(False, self.rx_bytes, self.max_message_bytes, self.max_message_bytes, rx=rx)
+            conn = Connection(False, self.rx_bytes, self.max_message_bytes, self.max_message_bytes,
+                              assemble=False, rx=rx)
             while True:
                 conn.receive_buffered()
                 for ev in conn.events():
                     t = type(ev)
-                    if t is TextMessage and conn.can_send:
-                        conn.send_text(ev.data)
-                        self.messages += 1
-                    elif t is BinaryMessage and conn.can_send:
-                        conn.send_binary(ev.data)
-                        self.messages += 1
+                    if t is Fragment and conn.can_send:
+                        conn.send_frame(ev.opcode, bytes(ev.payload), ev.fin)
+                        if ev.fin:
+                            self.messages += 1
                     elif t is CloseReceived and conn.can_send:
                         conn.send_close(ev.code, ev.reason)
                 for out in conn.data_to_send():
