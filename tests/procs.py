@@ -115,7 +115,8 @@ def gateway(backend_port, port=None, limits=None, timeouts=None, board="sim", ro
 def websockets_echo(port=None, subprotocols=None, fragments=False):
     """An echo server written on the websockets library (an independent peer).
 
-    ``subprotocols``: the server's list; it selects the first one the client offers.
+    ``subprotocols``: the server's list; it selects the first one the client offers,
+    and none (no error) when the client offers none of them.
     ``fragments``: echo each message frame by frame as it arrives (then one empty
     final frame) instead of whole, so a message bigger than a gateway's
     max_frame_bytes can come back through it.
@@ -135,11 +136,13 @@ def websockets_echo(port=None, subprotocols=None, fragments=False):
         + loop +
         "    except websockets.ConnectionClosed:\n"
         "        pass\n"
+        "def select(conn, offered):\n"
+        "    return next((p for p in %r if p in offered), None)\n"
         "async def main():\n"
         "    async with websockets.serve(echo, '127.0.0.1', %d, max_size=None, compression=None,"
-        " max_queue=None, subprotocols=%r):\n"
+        " max_queue=None, select_subprotocol=select):\n"
         "        await asyncio.Future()\n"
-        "asyncio.run(main())\n" % (port, subprotocols)
+        "asyncio.run(main())\n" % (list(subprotocols or ()), port)
     )
     # websockets fails messages of more than 4096 fragments by default (Autobahn 9.3/9.4 send 65536).
     return Proc([PY, "-c", code], port, env={"WEBSOCKETS_MAX_FRAGMENTS": "100000"})
