@@ -43,8 +43,11 @@ def close_payload(code, reason=""):
     r = reason.encode("utf-8") if isinstance(reason, str) else bytes(reason)
     if len(r) > MAX_REASON_BYTES:
         r = r[:MAX_REASON_BYTES]
-        while r and (r[-1] & 0xC0) == 0x80:
-            r = r[:-1]
-        if r and r[-1] >= 0xC0:
-            r = r[:-1]
+        # Drop the last character only if the cut split it.
+        i = len(r) - 1
+        while i > 0 and (r[i] & 0xC0) == 0x80:
+            i -= 1
+        lead = r[i]
+        if len(r) - i < (1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4):
+            r = r[:i]
     return bytes(((code >> 8) & 0xFF, code & 0xFF)) + r
