@@ -130,7 +130,7 @@ class Session:
                                 defer_fail_close=True)
         self.bconn = Connection(True, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rand_bytes=rt.rand_bytes,
-                                rx=self.backend.rx)
+                                rx=self.backend.rx, defer_fail_close=True)
         self.client.write(response_101(req.key, protocol))
         self.state = RELAY
         self.client_seen = ticks_ms()
@@ -187,43 +187,40 @@ class Session:
                 self.bytes[d] += len(ev.payload)
             elif t is CloseReceived:
                 if dconn.can_send:
-                    if to_backend:
-                        dconn.send_close(ev.code, ev.reason)
-                        _flush(dst, dconn)
-                    elif dconn.close_rcvd and dconn.close_rcvd != ev.code:
-                        # The backend answered a close the client started: the
-                        # client hears its own code echoed (RFC 6455 5.5.1).
-                        self._close_client(dconn.close_rcvd, "")
-                    else:
-                        self._close_client(ev.code, ev.reason)
+                    code, reason = ev.code, ev.reason
+                    if dconn.close_rcvd and dconn.close_rcvd != code:
+                        # An answer to a close the other side started: that side
+                        # hears its own code echoed (RFC 6455 5.5.1).
+                        code, reason = dconn.close_rcvd, ""
+                    self._close(not to_backend, code, reason)
                 self._closing()
             elif t is ConnectionFailed:
                 self.gw.log.info("peer_failed", id=self.id, side="client" if to_backend else "backend",
                                  code=ev.code, why=ev.reason)
                 self.gw.log.count("failed_%d" % ev.code)
-                if to_backend:
-                    if dconn.can_send:
-                        # The backend hears that its client went away, and answers
-                        # what it already had; that still reaches the client before
-                        # the client's own 1002/1007/1009 (sent on the backend's close).
-                        dconn.send_close(1001, "peer failed")
-                        _flush(dst, dconn)
-                    elif ev.code != 1006:
-                        self._close_client(ev.code, "")
-                elif dconn.can_send:
-                    self._close_client(1014, "bad gateway")
+                if dconn.can_send:
+                    # The other side did nothing wrong: it hears that its peer went
+                    # away (a client hears 1014, bad gateway) and answers what it
+                    # already had; that still reaches the failed side, whose own
+                    # 1002/1007/1009 goes out when the answer's close arrives.
+                    if to_backend:
+                        self._close(False, 1001, "peer failed")
+                    else:
+                        self._close(True, 1014, "bad gateway")
+                elif ev.code != 1006 and sconn.can_send:
+                    self._close(to_backend, ev.code, "")
                 self._closing()
             elif t is Ping or t is Pong:
                 pass
 
-    def _close_client(self, code, reason):
-        """Send the client its close; a client that failed hears its failure's code."""
-        c = self.cconn
-        f = c.failure
+    def _close(self, to_client, code, reason):
+        """Send one side its close; a side that failed hears its failure's code instead."""
+        conn, stream = (self.cconn, self.client) if to_client else (self.bconn, self.backend)
+        f = conn.failure
         if f is not None and f.close_code != 1006:
             code, reason = f.close_code, f.reason
-        c.send_close(code, reason)
-        _flush(self.client, c)
+        conn.send_close(code, reason)
+        _flush(stream, conn)
 
     def _closing(self):
         if self.state == RELAY:
@@ -233,10 +230,9 @@ class Session:
     def start_close(self, code, reason):
         """Close both sides with ``code`` (idle timeout, drain, kick)."""
         if self.cconn is not None and self.cconn.can_send:
-            self._close_client(code, reason)
+            self._close(True, code, reason)
         if self.bconn is not None and self.bconn.can_send:
-            self.bconn.send_close(code, reason)
-            _flush(self.backend, self.bconn)
+            self._close(False, code, reason)
         self._closing()
 
     def _internal_error(self, e):
@@ -276,13 +272,13 @@ class Session:
         elif self.state == CLOSING and ticks_diff(now, self.close_started) > t["close_ms"]:
             self.gw.log.count("close_timeouts")
             self.state = DONE
-            if self.cconn.can_send and self.cconn.failure is not None:
-                self._close_client(1001, "")
-                self.client.close()
-            else:
-                self.client.abort()
-            if self.backend is not None:
-                self.backend.abort()
+            for to_client, conn, stream in ((True, self.cconn, self.client), (False, self.bconn, self.backend)):
+                f = conn.failure
+                if conn.can_send and f is not None and f.close_code != 1006:
+                    self._close(to_client, 1001, "")
+                    stream.close()
+                else:
+                    stream.abort()
 
 
 async def linger_close(stream):
