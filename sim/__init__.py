@@ -1,0 +1,1 @@
+"""The desktop simulator: a box's gateway, its backend and its clients as real processes on a laptop."""
