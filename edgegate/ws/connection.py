@@ -292,7 +292,7 @@ class Connection:
             self.failure is not None or (self.close_rcvd and not self.is_client) or self.eof
         ):
             self._eof_queued = True
-            out.append(b"")
+            return out + [b""]  # a new list: an empty out is the queue itself
         return out
 
     @property
