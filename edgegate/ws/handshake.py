@@ -76,7 +76,9 @@ def _read_head(rx, max_header_bytes, max_request_line):
     end = find(rx.buf, _CRLF2, rx.start, limit)
     if end < 0:
         line_end = find(rx.buf, b"\r\n", rx.start, min(rx.end, rx.start + max_request_line + 2))
-        if line_end < 0 and rx.end - rx.start > max_request_line:
+        # No CRLF in max_request_line + 2 bytes (a line of exactly the limit may
+        # have only its CR here yet).
+        if line_end < 0 and rx.end - rx.start >= max_request_line + 2:
             raise HandshakeError("request line over max_request_line=%d" % max_request_line, 414)
         if rx.end - rx.start >= max_header_bytes:
             raise HandshakeError("head over max_header_bytes=%d" % max_header_bytes, 431)
