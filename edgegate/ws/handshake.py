@@ -56,6 +56,17 @@ def _is_token(s):
     return True
 
 
+def _is_target(s):
+    # RFC 7230 5.3.1 origin-form: visible ASCII only. A CR, LF or NUL here would
+    # reach the request line a gateway sends its backend.
+    if s[:1] != "/":
+        return False
+    for c in s:
+        if c <= " " or c >= "\x7f":
+            return False
+    return True
+
+
 def _tokens(value):
     return [t.strip() for t in value.split(",") if t.strip()]
 
@@ -145,6 +156,8 @@ def parse_upgrade(rx, max_header_bytes, max_headers, max_request_line):
         raise HandshakeError("method is not GET", 405, (("Allow", "GET"),))
     if target[:1] != "/":
         raise HandshakeError("request target is not an absolute path")
+    if not _is_target(target):
+        raise HandshakeError("malformed request target")
     q = target.find("?")
     path, query = (target, "") if q < 0 else (target[:q], target[q + 1:])
     if _only(headers, "host") is None:
@@ -210,7 +223,13 @@ def new_key(rand_bytes):
 
 
 def client_request(host, target, key, protocols=(), headers=()):
-    """The upgrade request a client (the gateway, towards a backend) sends."""
+    """The upgrade request a client (the gateway, towards a backend) sends.
+
+    Raises:
+        LocalProtocolError: the target is not an absolute path of visible ASCII.
+    """
+    if not _is_target(target):
+        raise LocalProtocolError("request target %r cannot be sent" % target)
     h = [("Host", host), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
          ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]
     if protocols:
