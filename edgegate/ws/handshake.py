@@ -129,7 +129,9 @@ def _only(headers, name, status=400):
     for k, v in headers:
         if k == name:
             if found is not None:
-                raise HandshakeError("repeated %s header" % name, status)
+                # RFC 7231 6.5.15: a 426 names the protocol to upgrade to.
+                raise HandshakeError("repeated %s header" % name, status,
+                                     _UPGRADE_HEADERS if status == 426 else ())
             found = v
     return found
 
