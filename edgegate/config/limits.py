@@ -1,11 +1,19 @@
-"""Limits and timeouts: fallback values, the board-derived connection cap, the memory check.
+"""Limits and timeouts: fallback values, the board-derived caps, the memory check.
 
 Every limit is a positive integer with its unit in its name; there is no
-"unlimited". Per connection pair the gateway holds at most
+"unlimited". Receive rings are not per connection: they come from one pool of
+``ring_pool_rings`` rings of ``rx_ring_bytes``, lent while bytes are in flight.
+Per client+backend connection pair the gateway holds at most
 
-    conn_bytes = 2 * rx_ring_bytes + 2 * write_buffer_bytes + conn_overhead_bytes
+    conn_bytes = conn_overhead_bytes + 2 * write_buffer_bytes
 
-so ``max_conns * conn_bytes`` must fit ``mem_budget_bytes``.
+(idle, a pair costs ``conn_overhead_bytes``; the write buffers fill only when a
+peer reads slower than the other writes), and in all
+
+    max_conns * conn_bytes + ring_pool_rings * rx_ring_bytes <= mem_budget_bytes
+
+Unless a board or config sets them, a quarter of the budget goes to the ring
+pool and ``max_conns`` takes what the rest allows (capped at ``max_conns_cap``).
 """
 
 from edgegate.rt import const
@@ -15,7 +23,7 @@ LIMIT_DEFAULTS = {
     "rx_ring_bytes": const(16398),
     "max_frame_bytes": const(16384),
     "max_message_bytes": const(65536),
-    "write_buffer_bytes": const(16384),
+    "write_buffer_bytes": const(8192),
     "max_header_bytes": const(4096),
     "max_request_line": const(2048),
     "max_headers": const(32),
@@ -36,13 +44,27 @@ FRAME_HEADER_BYTES = const(14)
 
 
 def conn_bytes(limits):
-    """Worst-case bytes one client+backend connection pair holds."""
-    return 2 * limits["rx_ring_bytes"] + 2 * limits["write_buffer_bytes"] + limits["conn_overhead_bytes"]
+    """Worst-case bytes one client+backend connection pair holds, rings apart."""
+    return limits["conn_overhead_bytes"] + 2 * limits["write_buffer_bytes"]
 
 
-def derived_max_conns(limits, mem_budget_bytes):
-    """The connection cap a memory budget allows."""
-    return max(1, min(limits["max_conns_cap"], mem_budget_bytes // conn_bytes(limits)))
+def ring_pool_bytes(limits):
+    return limits["ring_pool_rings"] * limits["rx_ring_bytes"]
+
+
+def worst_case_bytes(limits):
+    """Everything the gateway's connections can hold at once."""
+    return limits["max_conns"] * conn_bytes(limits) + ring_pool_bytes(limits)
+
+
+def derive(limits, mem_budget_bytes):
+    """Fill in ``ring_pool_rings`` and ``max_conns`` where they are not set."""
+    if "ring_pool_rings" not in limits:
+        limits["ring_pool_rings"] = max(2, (mem_budget_bytes // 4) // limits["rx_ring_bytes"])
+    if "max_conns" not in limits:
+        rest = mem_budget_bytes - ring_pool_bytes(limits)
+        limits["max_conns"] = max(1, min(limits["max_conns_cap"], rest // conn_bytes(limits)))
+    return limits
 
 
 def check(limits, mem_budget_bytes):
@@ -62,10 +84,11 @@ def check(limits, mem_budget_bytes):
         return ("limits.max_request_line", "exceeds max_header_bytes=%d" % limits["max_header_bytes"])
     if limits["max_header_bytes"] + FRAME_HEADER_BYTES > limits["rx_ring_bytes"]:
         return ("limits.max_header_bytes", "exceeds rx_ring_bytes=%d" % limits["rx_ring_bytes"])
-    worst = limits["max_conns"] * conn_bytes(limits)
+    worst = worst_case_bytes(limits)
     if worst > mem_budget_bytes:
         return (
             "limits.max_conns",
-            "max_conns*conn_bytes=%d bytes exceeds mem_budget_bytes=%d" % (worst, mem_budget_bytes),
+            "max_conns*conn_bytes+ring_pool_rings*rx_ring_bytes=%d bytes exceeds mem_budget_bytes=%d"
+            % (worst, mem_budget_bytes),
         )
     return None

@@ -175,12 +175,11 @@ def parse(doc, board):
     lim.update(board.get("limits", {}))
     budget = board.get("mem_budget_bytes", 64 << 20)
     over = doc.get("limits", {})
-    _expect_dict(over, "limits", tuple(lim) + ("max_conns",))
+    _expect_dict(over, "limits", tuple(lim) + ("max_conns", "ring_pool_rings"))
     for k, v in over.items():
         _int(v, "limits." + k, 1, 1 << 40)
     lim.update(over)
-    if "max_conns" not in over:
-        lim["max_conns"] = _limits.derived_max_conns(lim, budget)
+    _limits.derive(lim, budget)
     bad = _limits.check(lim, budget)
     if bad is not None:
         raise ConfigError(bad[0], bad[1])

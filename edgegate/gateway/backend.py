@@ -6,7 +6,6 @@ answers 504 when it expires.
 
 from edgegate import rt
 from edgegate.rt import net
-from edgegate.ws.buffer import RxBuffer
 from edgegate.ws.errors import HandshakeError
 from edgegate.ws.handshake import client_request, new_key, parse_response
 
@@ -16,16 +15,16 @@ def host_header(host, port):
     return h if port == 80 else "%s:%d" % (h, port)
 
 
-async def open_backend(route, req, limits, forwarded_for):
+async def open_backend(route, req, limits, forwarded_for, rings):
     """Open the backend of ``route`` for upgrade request ``req``.
 
+    ``rings`` lends the receive buffer (see ``edgegate.rt.net``).
     Returns (stream, chosen sub-protocol or None).
     Raises:
         HandshakeError: status 502 when the backend is unreachable or refuses.
     """
-    rx = RxBuffer(limits["rx_ring_bytes"])
     try:
-        stream = await net.connect(route.backend_host, route.backend_port, rx, limits["write_buffer_bytes"])
+        stream = await net.connect(route.backend_host, route.backend_port, rings, limits["write_buffer_bytes"])
     except OSError as e:
         raise HandshakeError("backend %s unreachable: %s" % (route.backend_url, e), 502) from None
     try:
@@ -38,11 +37,13 @@ async def open_backend(route, req, limits, forwarded_for):
         stream.write(client_request(host_header(route.backend_host, route.backend_port),
                                     target, key, req.protocols, headers))
         while True:
-            res = parse_response(rx, key, req.protocols, limits["max_header_bytes"], limits["max_headers"])
-            if res is not None:
-                return stream, res[0]
             if await stream.fill() == 0:
                 raise HandshakeError("backend closed during the handshake", 502)
+            res = parse_response(stream.rx, key, req.protocols, limits["max_header_bytes"],
+                                 limits["max_headers"])
+            if res is not None:
+                stream.release_rx()
+                return stream, res[0]
     except BaseException:
         stream.abort()
         raise

@@ -89,7 +89,7 @@ async def connect(url, protocols=(), headers=(), rx_bytes=1 << 20 | 64, max_mess
     """Open a ws:// URL; raises HandshakeError (status 502, upstream_status set) on refusal."""
     host, port, path = parse_ws_url(url)
     rx = RxBuffer(rx_bytes)
-    stream = await net.connect(host, port, rx)
+    stream = await net.connect(host, port, lambda: rx)
     key = new_key(rt.rand_bytes)
     stream.write(client_request(host_header(host, port), path, key, protocols, headers))
     try:

@@ -27,7 +27,7 @@ class EchoServer:
         return self.server.sockets[0].getsockname()[:2]
 
     async def _handle(self, stream):
-        rx = stream.rx
+        rx = stream.rx  # dedicated: this server does not pool
         try:
             req = None
             while req is None:

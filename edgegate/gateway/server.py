@@ -8,7 +8,7 @@ listeners close, every session gets close 1001, and the process waits at most
 """
 
 from edgegate.rt import aio, const, net, ticks_ms
-from edgegate.ws.buffer import RxBuffer
+from edgegate.ws.buffer import RingPool
 from edgegate.ws.handshake import response_error
 
 from .log import Log
@@ -28,22 +28,22 @@ class Gateway:
         self._next_id = 0
         self._stopped = aio.Event()
         self._reaper = None
-
-    def _new_rx(self):
-        return RxBuffer(self.cfg.limits["rx_ring_bytes"])
+        lim = cfg.limits
+        self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
+        self.rings = net.Lender(self.pool)
 
     async def start(self):
         """Open every listener; ``addresses`` then holds the bound (host, port)s."""
         lim = self.cfg.limits
         for ln in self.cfg.listeners:
-            srv = await net.serve(ln.host, ln.port, self._on_client, self._new_rx,
+            srv = await net.serve(ln.host, ln.port, self._on_client, self.rings,
                                   high_water=lim["write_buffer_bytes"])
             self.servers.append(srv)
             for s in srv.sockets:
                 self.addresses.append(s.getsockname()[:2])
         self._reaper = aio.create_task(self._reap())
         self.log.info("listening", addresses=["%s:%d" % a for a in self.addresses],
-                      board=self.cfg.board, max_conns=lim["max_conns"],
+                      board=self.cfg.board, max_conns=lim["max_conns"], ring_pool_rings=lim["ring_pool_rings"],
                       routes=[r.path for r in self.cfg.routes])
 
     async def _on_client(self, stream):

@@ -71,10 +71,10 @@ class Session:
                 return
             await self._connect(req)
             if self.state == RELAY:
-                await aio.gather(
-                    self._pump(self.client, self.cconn, self.backend, self.bconn, True),
-                    self._pump(self.backend, self.bconn, self.client, self.cconn, False),
-                )
+                # One extra task (backend to client); this one pumps client to backend.
+                back = aio.create_task(self._pump(self.backend, self.bconn, self.client, self.cconn, False))
+                await self._pump(self.client, self.cconn, self.backend, self.bconn, True)
+                await back
         except aio.CancelledError:
             raise
         except Exception as e:
@@ -92,17 +92,19 @@ class Session:
 
     async def _read_upgrade(self):
         lim = self.gw.cfg.limits
-        rx = self.client.rx
+        client = self.client
         while True:
+            if await client.fill() == 0:
+                return None
             try:
-                req = parse_upgrade(rx, lim["max_header_bytes"], lim["max_headers"], lim["max_request_line"])
+                req = parse_upgrade(client.rx, lim["max_header_bytes"], lim["max_headers"],
+                                    lim["max_request_line"])
             except HandshakeError as e:
                 await self._reject(e.status, e.headers, str(e))
                 return None
             if req is not None:
+                client.release_rx()  # no ring is held while the backend is dialled
                 return req
-            if await self.client.fill() == 0:
-                return None
 
     async def _connect(self, req):
         gw = self.gw
@@ -115,7 +117,7 @@ class Session:
         self.state = CONNECTING
         try:
             self.backend, protocol = await aio.wait_for(
-                open_backend(route, req, gw.cfg.limits, self.client.peer[0]),
+                open_backend(route, req, gw.cfg.limits, self.client.peer[0], gw.rings),
                 gw.cfg.timeouts["backend_connect_ms"] / 1000,
             )
         except aio.TimeoutError:
@@ -127,10 +129,10 @@ class Session:
         lim = gw.cfg.limits
         self.cconn = Connection(False, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rx=self.client.rx,
-                                defer_fail_close=True)
+                                defer_fail_close=True, own_rx=False)
         self.bconn = Connection(True, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rand_bytes=rt.rand_bytes,
-                                rx=self.backend.rx, defer_fail_close=True)
+                                rx=self.backend.rx, defer_fail_close=True, own_rx=False)
         self.client.write(response_101(req.key, protocol))
         self.state = RELAY
         self.client_seen = ticks_ms()
@@ -151,11 +153,13 @@ class Session:
         try:
             high = self.gw.cfg.limits["write_buffer_bytes"]
             while True:
+                sconn.rx = src.rx
                 sconn.receive_buffered()
                 evs = sconn.events()
                 if evs:
                     self._relay(evs, src, sconn, dst, dconn, to_backend)
                 _flush(src, sconn)
+                src.release_rx()  # back to the pool once every byte in it is parsed
                 if dst.write_buffer_size > high:
                     await dst.drain()
                 if await src.fill() == 0:

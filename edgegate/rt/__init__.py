@@ -3,7 +3,8 @@
 Exports what the portable core needs and nothing else: ``const``, the tick
 clock (``ticks_ms``, ``ticks_diff``, ``ticks_add``), ``json_loads``/``json_dumps``
 (ujson when present, stdlib json otherwise), ``apply_mask`` (the one hot loop),
-``rand_bytes``, ``find`` (substring search in a buffer range) and
+``rand_bytes``, ``find`` (substring search in a buffer range), ``alloc_buffer``
+(a fixed-size zeroed buffer that gives its memory back when dropped) and
 ``utf8_decoder`` (an incremental strict UTF-8 decoder factory, or ``None`` where
 the runtime has none and the core falls back to its own state machine).
 """
@@ -100,6 +101,10 @@ if IS_MICROPYTHON:  # pragma: no cover - MicroPython
         i = bytes(memoryview(buf)[start:end]).find(sub)
         return i + start if i >= 0 else -1
 
+    def alloc_buffer(n):
+        """A zeroed, fixed-size, writable buffer of n bytes."""
+        return bytearray(n)
+
     utf8_decoder = None
 
 else:  # pragma: no cover - CPython (covered by every CPython test run)
@@ -124,6 +129,20 @@ else:  # pragma: no cover - CPython (covered by every CPython test run)
     def find(buf, sub, start, end):
         """Index of sub in buf[start:end], or -1 (no copy)."""
         return buf.find(sub, start, end)
+
+    import mmap as _mmap
+
+    def alloc_buffer(n):
+        """A zeroed, fixed-size, writable buffer of n bytes.
+
+        An anonymous mapping: pages cost memory only once touched, and the
+        whole of it goes back to the OS when the buffer is dropped (a heap
+        bytearray would leave the process at its peak size after a burst).
+        """
+        try:
+            return _mmap.mmap(-1, n)
+        except (OSError, ValueError):
+            return bytearray(n)
 
     _utf8 = _gid("utf-8")
 

@@ -1,7 +1,8 @@
 """TCP streams that read straight into a session's receive buffer.
 
-``serve(host, port, handler, rx_factory)`` and ``connect(host, port, rx)`` give
-``Stream`` objects: ``await fill()`` waits until bytes were committed into
+``serve(host, port, handler, rings)`` and ``connect(host, port, rings)`` give
+``Stream`` objects (``rings``: a ``Lender`` or ``RingPool`` whose buffers are lent
+while data is in flight, or a callable making a dedicated buffer): ``await fill()`` waits until bytes were committed into
 ``stream.rx`` (0 at EOF), ``write``/``write_view`` queue bytes, ``drain`` waits
 below the low watermark, ``write_eof``/``close``/``abort`` end it.
 
@@ -41,7 +42,11 @@ if IS_MICROPYTHON:  # pragma: no cover - MicroPython
         def write(self, data):
             self._w.write(data)
 
-        write_view = write
+        def write_view(self, view):
+            self._w.write(bytes(view))
+
+        def release_rx(self):
+            pass
 
         @property
         def write_buffer_size(self):
@@ -62,15 +67,29 @@ if IS_MICROPYTHON:  # pragma: no cover - MicroPython
         def closed(self):
             return self.eof
 
-    async def serve(host, port, handler, rx_factory, backlog=128):
+    def _make(rings):
+        # MicroPython's streams read with readinto: a buffer is held for life.
+        if hasattr(rings, "pool"):
+            rings = rings.pool
+        if hasattr(rings, "take"):
+            return rings.take
+        return rings
+
+    class Lender:
+        def __init__(self, pool):
+            self.pool = pool
+
+    async def serve(host, port, handler, rings, backlog=128, high_water=65536):
+        make = _make(rings)
+
         async def on_conn(reader, writer):
-            await handler(Stream(reader, writer, rx_factory()))
+            await handler(Stream(reader, writer, make()))
 
         return await asyncio.start_server(on_conn, host, port, backlog)
 
-    async def connect(host, port, rx):
+    async def connect(host, port, rings, high_water=65536):
         reader, writer = await asyncio.open_connection(host, port)
-        return Stream(reader, writer, rx)
+        return Stream(reader, writer, _make(rings)())
 
 else:  # pragma: no cover - CPython (exercised by every gateway test)
     import socket
@@ -80,10 +99,74 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
     # a receive buffer that will be reused must be copied first.
     _VIEWS_ARE_COPIED = sys.version_info < (3, 12)
 
-    class Stream(asyncio.BufferedProtocol):
-        """A TCP connection whose received bytes land in ``rx`` without a copy."""
+    class Lender:
+        """Lends a RingPool's buffers to streams and stops reading when none is left.
 
-        def __init__(self, rx, high_water=65536):
+        A stream without a buffer is "idle". When the last buffer is lent, every
+        idle stream stops reading (so no socket wants a buffer that does not
+        exist); when one comes back they all resume. Exhaustion is the rare case,
+        so its O(idle streams) cost is paid only then.
+        """
+
+        def __init__(self, pool):
+            self.pool = pool
+            self.idle = set()
+            self.starved = False
+            self.overflow = 0
+
+        def lend(self, stream):
+            rx = self.pool.take()
+            if rx is None:  # not reachable while _starve runs at exhaustion; stay safe
+                self.overflow += 1
+                from edgegate.ws.buffer import RxBuffer
+
+                rx = RxBuffer(self.pool.ring_bytes)
+                rx.overflow = True
+            self.idle.discard(stream)
+            if self.pool.available == 0 and not self.starved:
+                self._starve()
+            return rx
+
+        def give_back(self, stream, rx):
+            if getattr(rx, "overflow", False):
+                self.overflow -= 1
+            else:
+                self.pool.give(rx)
+            if not stream.closed:
+                self.idle.add(stream)
+                if self.starved:
+                    self._feed()
+
+        def joined(self, stream):
+            self.idle.add(stream)
+            if self.starved:
+                stream._starve()
+
+        def left(self, stream):
+            self.idle.discard(stream)
+
+        def _starve(self):
+            self.starved = True
+            for s in self.idle:
+                s._starve()
+
+        def _feed(self):
+            self.starved = False
+            for s in self.idle:
+                s._feed()
+
+    class Stream(asyncio.BufferedProtocol):
+        """A TCP connection whose received bytes land in ``rx`` without a copy.
+
+        ``rx`` is a dedicated RxBuffer, or (with a ``Lender``) one borrowed from
+        a pool when bytes arrive and handed back by ``release_rx`` once empty.
+        """
+
+        __slots__ = ("rx", "transport", "peer", "eof", "closed", "pending", "_waiter", "_drain_waiter",
+                     "_read_paused", "_starved", "_write_paused", "_high", "_copy_views", "_lender",
+                     "_on_made", "task")
+
+        def __init__(self, rx=None, high_water=65536, lender=None, on_made=None):
             self.rx = rx
             self.transport = None
             self.peer = ("?", 0)
@@ -93,9 +176,13 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             self._waiter = None
             self._drain_waiter = None
             self._read_paused = False
+            self._starved = False
             self._write_paused = False
             self._high = high_water
             self._copy_views = not _VIEWS_ARE_COPIED
+            self._lender = lender
+            self._on_made = on_made
+            self.task = None
 
         # -- protocol callbacks (the event loop calls these) --
         def connection_made(self, transport):
@@ -110,9 +197,17 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             transport.set_write_buffer_limits(high=self._high, low=self._high // 2)
             if type(transport).__module__.startswith("uvloop"):
                 self._copy_views = True
+            if self._lender is not None and self.rx is None:
+                self._lender.joined(self)
+            if self._on_made is not None:
+                self._on_made(self)
+                self._on_made = None
 
         def get_buffer(self, sizehint):
-            return self.rx.tail()
+            rx = self.rx
+            if rx is None:
+                rx = self.rx = self._lender.lend(self)
+            return rx.tail()
 
         def buffer_updated(self, nbytes):
             rx = self.rx
@@ -131,6 +226,9 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         def connection_lost(self, exc):
             self.eof = True
             self.closed = True
+            if self._lender is not None:
+                self._drop_rx()
+                self._lender.left(self)
             self._wake()
             self._wake_drain()
 
@@ -140,6 +238,17 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         def resume_writing(self):
             self._write_paused = False
             self._wake_drain()
+
+        def _starve(self):
+            if not self._starved and not self.closed:
+                self._starved = True
+                self.transport.pause_reading()
+
+        def _feed(self):
+            if self._starved:
+                self._starved = False
+                if not self.closed and not self._read_paused:
+                    self.transport.resume_reading()
 
         def _wake(self):
             w = self._waiter
@@ -160,7 +269,7 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             """Wait for bytes in ``rx``; return how many arrived since the last call (0: EOF)."""
             if self._read_paused and self.rx.size - (self.rx.end - self.rx.start) > 0:
                 self._read_paused = False
-                if not self.closed:
+                if not self.closed and not self._starved:
                     self.transport.resume_reading()
             if self.pending == 0 and not self.eof:
                 self._waiter = asyncio.get_running_loop().create_future()
@@ -168,6 +277,20 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             n = self.pending
             self.pending = 0
             return n
+
+        def release_rx(self):
+            """Give a borrowed, fully parsed buffer back to the pool (no-op otherwise)."""
+            rx = self.rx
+            if self._lender is not None and rx is not None and rx.start == rx.end and not self._read_paused:
+                self.rx = None
+                self._lender.give_back(self, rx)
+
+        def _drop_rx(self):
+            # A closing stream gives its buffer back whatever is left in it.
+            rx = self.rx
+            if self._lender is not None and rx is not None:
+                self.rx = None
+                self._lender.give_back(self, rx)
 
         def write(self, data):
             if not self.closed:
@@ -200,10 +323,12 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         def close(self):
             if self.transport is not None:
                 self.transport.close()
+            self._drop_rx()
 
         def abort(self):
             if self.transport is not None:
                 self.transport.abort()
+            self._drop_rx()
 
     class Server:
         def __init__(self, server):
@@ -216,27 +341,38 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         async def wait_closed(self):
             await self._server.wait_closed()
 
-    async def serve(host, port, handler, rx_factory, backlog=128, high_water=65536):
-        """Listen on host:port; run ``handler(stream)`` as a task per connection."""
+    def _source(rings):
+        """(dedicated rx factory, lender) for ``rings``: a Lender, a RingPool, or a buffer factory."""
+        if isinstance(rings, Lender):
+            return None, rings
+        if hasattr(rings, "take"):
+            return None, Lender(rings)
+        return rings, None
+
+    async def serve(host, port, handler, rings, backlog=128, high_water=65536):
+        """Listen on host:port; run ``handler(stream)`` as a task per connection.
+
+        ``rings`` is a RingPool (buffers lent while data is in flight) or a
+        callable returning a dedicated RxBuffer per connection.
+        """
         loop = asyncio.get_running_loop()
+        make_rx, lender = _source(rings)
+
+        def made(s):
+            s.task = loop.create_task(handler(s))
 
         def factory():
-            s = Stream(rx_factory(), high_water)
-            orig = s.connection_made
-
-            def made(transport):
-                orig(transport)
-                s.task = loop.create_task(handler(s))
-
-            s.connection_made = made
-            return s
+            return Stream(make_rx() if make_rx else None, high_water, lender, made)
 
         server = await loop.create_server(factory, host, port, backlog=backlog, reuse_address=True)
-        return Server(server)
+        srv = Server(server)
+        srv.lender = lender
+        return srv
 
-    async def connect(host, port, rx, high_water=65536):
-        """Open a TCP connection whose received bytes land in rx."""
+    async def connect(host, port, rings, high_water=65536):
+        """Open a TCP connection; ``rings`` as for ``serve``."""
         loop = asyncio.get_running_loop()
-        s = Stream(rx, high_water)
+        make_rx, lender = _source(rings)
+        s = Stream(make_rx() if make_rx else None, high_water, lender)
         await loop.create_connection(lambda: s, host, port)
         return s

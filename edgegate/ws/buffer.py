@@ -1,11 +1,13 @@
-"""Fixed-capacity receive buffer whose unread bytes are always contiguous.
+"""Fixed-capacity receive buffers whose unread bytes are always contiguous, and their pool.
 
 Bytes live in ``buf[start:end]``. Writers fill the free tail (``tail()`` then
 ``commit(n)``); readers consume from the head (``skip(n)``). When the tail is too
 short for the unit being parsed, the unread bytes move to offset 0 (compaction),
-so a frame is always one contiguous view. The bytearray never resizes, so
+so a frame is always one contiguous view. The buffer never resizes, so
 memoryviews of it stay valid (MicroPython invalidates views on resize).
 """
+
+from edgegate.rt import alloc_buffer
 
 
 class RxBuffer:
@@ -15,7 +17,7 @@ class RxBuffer:
         if size <= 0:
             raise ValueError("size must be > 0")
         self.size = size
-        self.buf = bytearray(size)
+        self.buf = alloc_buffer(size)
         self.mv = memoryview(self.buf)
         self.start = 0
         self.end = 0
@@ -71,3 +73,54 @@ class RxBuffer:
         """Drop every unread byte."""
         self.start = self.end = 0
         self.need = 0
+
+
+class RingPool:
+    """At most ``max_rings`` receive buffers of ``ring_bytes``, lent while data is in flight.
+
+    An idle connection holds no buffer: it takes one when bytes arrive and gives
+    it back once everything in it has been parsed. Buffers are allocated on
+    first need and then reused, so memory follows the peak in-flight count,
+    never more than ``max_rings * ring_bytes``.
+    """
+
+    def __init__(self, ring_bytes, max_rings, keep_free=0):
+        if ring_bytes <= 0 or max_rings <= 0:
+            raise ValueError("ring_bytes and max_rings must be > 0")
+        self.ring_bytes = ring_bytes
+        self.max_rings = max_rings
+        # Free buffers kept for reuse; more than this are dropped (their memory
+        # goes back to the OS) so a burst does not pin its peak forever.
+        self.keep_free = keep_free or max(4, max_rings // 16)
+        self.allocated = 0
+        self.lent = 0
+        self.high_water = 0
+        self._free = []
+
+    @property
+    def available(self):
+        """Buffers that can still be lent (free or not yet allocated)."""
+        return self.max_rings - self.lent
+
+    def take(self):
+        """Lend an empty buffer, or return None when all ``max_rings`` are lent."""
+        if self._free:
+            rx = self._free.pop()
+        elif self.allocated < self.max_rings:
+            rx = RxBuffer(self.ring_bytes)
+            self.allocated += 1
+        else:
+            return None
+        self.lent += 1
+        if self.lent > self.high_water:
+            self.high_water = self.lent
+        return rx
+
+    def give(self, rx):
+        """Take back a buffer lent by ``take`` (its content is dropped)."""
+        rx.clear()
+        self.lent -= 1
+        if len(self._free) < self.keep_free:
+            self._free.append(rx)
+        else:
+            self.allocated -= 1

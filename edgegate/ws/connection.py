@@ -52,6 +52,9 @@ class Connection:
         max_message_bytes: largest message accepted, across fragments (1009).
         assemble: yield whole messages (True) or validated fragments (False).
         rand_bytes: callable giving n random bytes; required for clients (mask keys).
+        rx: the receive buffer to parse, instead of one of its own; with
+            ``own_rx=False`` it may be None or swapped between receive calls (a
+            buffer lent from a pool while bytes are in flight).
         defer_fail_close: on a peer error, do not queue the close frame; the caller
             sends it with ``send_close(conn.failure.close_code, ...)`` when ready
             (a gateway first lets the backend answer what the peer sent before
@@ -59,7 +62,7 @@ class Connection:
     """
 
     def __init__(self, is_client, rx_bytes, max_frame_bytes, max_message_bytes,
-                 assemble=True, rand_bytes=None, rx=None, defer_fail_close=False):
+                 assemble=True, rand_bytes=None, rx=None, defer_fail_close=False, own_rx=True):
         if max_frame_bytes + MAX_HEADER_BYTES > rx_bytes:
             raise ValueError(
                 "rx_bytes=%d must hold max_frame_bytes=%d plus a %d-byte header"
@@ -70,7 +73,7 @@ class Connection:
         if is_client and rand_bytes is None:
             raise ValueError("a client needs rand_bytes for mask keys")
         self.is_client = is_client
-        self.rx = rx if rx is not None else RxBuffer(rx_bytes)
+        self.rx = rx if rx is not None or not own_rx else RxBuffer(rx_bytes)
         self.parser = FrameParser(not is_client, max_frame_bytes)
         self.max_message_bytes = max_message_bytes
         self.assemble = assemble
@@ -116,6 +119,8 @@ class Connection:
 
     def receive_buffered(self):
         """Parse bytes a zero-copy reader already committed into ``rx``."""
+        if self.rx is None:
+            return
         if self._discard:
             self.rx.clear()
             return
