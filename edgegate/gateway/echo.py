@@ -40,6 +40,7 @@ class EchoServer:
                     return
             proto = req.protocols[0] if req.protocols else None
             stream.write(response_101(req.key, proto))
+            req = None
             self.connections += 1
             conn = Connection(False, self.rx_bytes, self.max_message_bytes, self.max_message_bytes,
                               assemble=False, rx=rx)

@@ -27,6 +27,7 @@ class Gateway:
         self.draining = False
         self._next_id = 0
         self._stopped = aio.Event()
+        self._drain_begun = aio.Event()
         self._reaper = None
         lim = cfg.limits
         self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
@@ -78,6 +79,7 @@ class Gateway:
         if self.draining:
             return
         self.draining = True
+        self._drain_begun.set()
         self.log.info("draining", sessions=len(self.sessions))
         for srv in self.servers:
             srv.close()
@@ -90,7 +92,8 @@ class Gateway:
         """Start, run until SIGTERM/SIGINT, drain within drain_ms, stop."""
         await self.start()
         aio.on_terminate(self.drain)
-        await self._stopped.wait()
+        # Wait for the drain to begin, not for it to end: stop() bounds it by drain_ms.
+        await self._drain_begun.wait()
         await self.stop()
 
     async def stop(self):

@@ -39,6 +39,9 @@ def _flush(stream, conn):
 
 
 class Session:
+    __slots__ = ("gw", "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
+                 "started", "client_seen", "pinged", "close_started", "frames", "bytes")
+
     def __init__(self, gw, stream, sid):
         self.gw = gw
         self.id = sid
@@ -70,6 +73,7 @@ class Session:
             if req is None:
                 return
             await self._connect(req)
+            req = None  # the head's strings are not kept for the session's life
             if self.state == RELAY:
                 # One extra task (backend to client); this one pumps client to backend.
                 back = aio.create_task(self._pump(self.backend, self.bconn, self.client, self.cconn, False))
@@ -109,6 +113,10 @@ class Session:
     async def _connect(self, req):
         gw = self.gw
         self.path = req.path
+        if gw.draining:
+            # The listeners are closed: a request finished now is refused like a new connection.
+            await self._reject(503, (("Retry-After", "1"),), "draining")
+            return
         route = gw.cfg.route_for(req.path)
         if route is None:
             await self._reject(404, (), "no route")
@@ -139,6 +147,9 @@ class Session:
         gw.log.count("upgrades")
         gw.log.info("session_open", id=self.id, peer=self.peer, path=req.path,
                     backend=route.backend_url, protocol=protocol)
+        if gw.draining:
+            # The drain began while the backend was answering: this session gets its 1001 too.
+            self.start_close(1001, "going away")
 
     async def _reject(self, status, headers, why):
         gw = self.gw

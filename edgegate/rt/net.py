@@ -128,7 +128,7 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             return rx
 
         def give_back(self, stream, rx):
-            if getattr(rx, "overflow", False):
+            if rx.overflow:
                 self.overflow -= 1
             else:
                 self.pool.give(rx)

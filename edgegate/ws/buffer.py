@@ -13,6 +13,8 @@ from edgegate.rt import alloc_buffer
 class RxBuffer:
     """A ``size``-byte receive buffer; ``need`` is the length of the unit in progress."""
 
+    __slots__ = ("size", "buf", "mv", "start", "end", "need", "overflow")
+
     def __init__(self, size):
         if size <= 0:
             raise ValueError("size must be > 0")
@@ -22,6 +24,7 @@ class RxBuffer:
         self.start = 0
         self.end = 0
         self.need = 0
+        self.overflow = False  # lent beyond a pool's bound (see edgegate.rt.net)
 
     def __len__(self):
         return self.end - self.start

@@ -61,6 +61,10 @@ class Connection:
             the bad frame). Input is discarded from the error on either way.
     """
 
+    __slots__ = ("is_client", "rx", "parser", "max_message_bytes", "assemble", "rand_bytes",
+                 "defer_fail_close", "_events", "_out", "close_sent", "close_rcvd", "failure", "eof",
+                 "_discard", "_eof_queued", "_msg_op", "_msg_bytes", "_fed", "_utf8", "_parts")
+
     def __init__(self, is_client, rx_bytes, max_frame_bytes, max_message_bytes,
                  assemble=True, rand_bytes=None, rx=None, defer_fail_close=False, own_rx=True):
         if max_frame_bytes + MAX_HEADER_BYTES > rx_bytes:
@@ -90,7 +94,7 @@ class Connection:
         self._msg_op = _NO_MESSAGE
         self._msg_bytes = 0
         self._fed = 0  # payload bytes of the pending frame already validated
-        self._utf8 = Utf8Validator()
+        self._utf8 = None  # made at the first text message
         self._parts = bytearray() if assemble else None
 
     # ---- receiving -------------------------------------------------------
@@ -172,7 +176,7 @@ class Connection:
             view = parser.partial_payload(self.rx)
             if view is not None:
                 if op == OP_TEXT and self._fed == 0:
-                    self._utf8.reset()
+                    self._new_text()
                 self._utf8.feed(view, False)
                 self._fed += len(view)
 
@@ -212,7 +216,7 @@ class Connection:
             self._msg_op = op
             self._msg_bytes = 0
             if op == OP_TEXT and fed == 0:
-                self._utf8.reset()
+                self._new_text()
         n = f.pend - f.pstart
         self._msg_bytes += n
         if self._msg_bytes > self.max_message_bytes:
@@ -230,6 +234,12 @@ class Connection:
             data = bytes(self._parts)
             self._parts = bytearray()
             self._events.append(TextMessage(data.decode("utf-8")) if text else BinaryMessage(data))
+
+    def _new_text(self):
+        if self._utf8 is None:
+            self._utf8 = Utf8Validator()
+        else:
+            self._utf8.reset()
 
     def _fail(self, e):
         self.failure = e

@@ -26,6 +26,8 @@ MAX_CONTROL_PAYLOAD = const(125)
 class Frame:
     """A parsed frame: absolute offsets into the buffer it was parsed from."""
 
+    __slots__ = ("fin", "opcode", "hstart", "pstart", "pend")
+
     def __init__(self):
         self.fin = True
         self.opcode = 0
@@ -47,6 +49,9 @@ class FrameParser:
     ``require_mask`` is True on the server side (RFC 6455 5.1: client frames are
     masked) and False on the client side (server frames must not be).
     """
+
+    __slots__ = ("require_mask", "max_frame_bytes", "frame", "key", "pending_opcode", "_hlen", "_plen",
+                 "_unmasked")
 
     def __init__(self, require_mask, max_frame_bytes):
         if max_frame_bytes <= 0:

@@ -65,6 +65,8 @@ class Utf8Dfa:
 class Utf8Validator:
     """Validates one message's text across any number of ``feed`` calls."""
 
+    __slots__ = ("_native", "_dec", "_dfa")
+
     def __init__(self, use_native=True):
         self._native = rt.utf8_decoder if use_native else None
         self._dec = None
