@@ -100,17 +100,31 @@ class Connection:
     # ---- receiving -------------------------------------------------------
 
     def receive_data(self, data):
-        """Feed bytes read from the peer (copies them into the receive buffer)."""
+        """Feed bytes read from the peer (copies them into the receive buffer).
+
+        Data larger than the free buffer is written in several goes; a
+        ``Fragment`` reported before the last go then carries a copy of its
+        payload and ``hstart == pend == 0`` (the next go may overwrite its frame).
+        """
         mv = memoryview(data)
         i = 0
         n = len(mv)
         while i < n and not self._discard:
+            if i and self._parts is None:
+                self._detach_fragments()
             k = self.rx.write(mv[i:])
             if k == 0:  # pragma: no cover - impossible while rx_bytes > max_frame_bytes + 14
                 self._fail(PayloadTooBig("receive buffer full"))
                 return
             i += k
             self._parse()
+
+    def _detach_fragments(self):
+        # The next write may compact the buffer over frames already reported.
+        for e in self._events:
+            if type(e) is Fragment and type(e.payload) is memoryview:
+                e.payload = bytes(e.payload)
+                e.hstart = e.pend = 0
 
     def rx_tail(self):
         """Writable view to read into directly (zero-copy path); then call ``rx_commit``."""
