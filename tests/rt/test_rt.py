@@ -1,0 +1,150 @@
+"""edgegate.rt: the runtime shim gives the same answers on CPython and MicroPython."""
+
+from edgegate import rt
+from tests.portable import TestCase
+
+KEY = b"\x37\xfa\x21\x3d"
+
+
+def naive_mask(data, key, start, end, phase):
+    out = bytearray(data)
+    for i in range(start, end):
+        out[i] ^= key[(phase + i - start) & 3]
+    return bytes(out)
+
+
+class ApplyMaskTests(TestCase):
+    """RFC 6455 5.3: octet i of the payload is XORed with octet (i MOD 4) of the key."""
+
+    def test_apply_mask_equals_naive_xor_for_every_range_and_phase(self):
+        data = bytes(range(1, 20))
+        for key in (KEY, bytearray(KEY), b"\x00\x00\x00\x00", b"\xff\x01\x80\x7f"):
+            for phase in range(4):
+                for start in range(0, 6):
+                    for end in range(start, len(data) + 1):
+                        with self.subTest(key=bytes(key), phase=phase, start=start, end=end):
+                            buf = bytearray(data)
+                            rt.apply_mask(buf, key, start, end, phase)
+                            self.assertEqual(bytes(buf), naive_mask(data, key, start, end, phase))
+
+    def test_apply_mask_defaults_to_phase_zero(self):
+        buf = bytearray(b"Hello")
+        rt.apply_mask(buf, KEY, 0, 5)
+        self.assertEqual(bytes(buf), b"\x7f\x9f\x4d\x51\x58")  # RFC 6455 5.7 masked "Hello"
+
+    def test_apply_mask_twice_restores_the_data(self):
+        buf = bytearray(b"0123456789abcdef!")
+        for phase in range(4):
+            with self.subTest(phase=phase):
+                rt.apply_mask(buf, KEY, 3, 17, phase)
+                rt.apply_mask(buf, KEY, 3, 17, phase)
+                self.assertEqual(bytes(buf), b"0123456789abcdef!")
+
+    def test_apply_mask_in_pieces_with_phases_equals_one_pass(self):
+        data = bytes(range(50, 90))
+        whole = bytearray(data)
+        rt.apply_mask(whole, KEY, 0, len(data))
+        for cut in range(len(data) + 1):
+            with self.subTest(cut=cut):
+                buf = bytearray(data)
+                rt.apply_mask(buf, KEY, 0, cut, 0)
+                rt.apply_mask(buf, KEY, cut, len(data), cut & 3)
+                self.assertEqual(bytes(buf), bytes(whole))
+
+    def test_apply_mask_with_empty_range_changes_nothing(self):
+        buf = bytearray(b"abc")
+        rt.apply_mask(buf, KEY, 2, 2, 1)
+        rt.apply_mask(buf, KEY, 3, 2, 0)
+        self.assertEqual(bytes(buf), b"abc")
+
+
+class RandBytesTests(TestCase):
+    """Mask keys (RFC 6455 5.3) and handshake nonces come from rand_bytes."""
+
+    def test_rand_bytes_returns_bytes_of_the_requested_length(self):
+        for n in (0, 1, 4, 16, 4095, 4096, 4097, 10000):
+            with self.subTest(n=n):
+                b = rt.rand_bytes(n)
+                self.assertIsInstance(b, bytes)
+                self.assertEqual(len(b), n)
+
+    def test_rand_bytes_refills_its_pool_across_many_calls(self):
+        seen = set()
+        for _ in range(3000):  # 12000 bytes: the 4 KiB pool refills twice
+            k = rt.rand_bytes(4)
+            self.assertEqual(len(k), 4)
+            seen.add(k)
+        self.assertTrue(len(seen) > 2900)
+
+    def test_rand_bytes_calls_differ(self):
+        self.assertNotEqual(rt.rand_bytes(16), rt.rand_bytes(16))
+
+
+class TicksTests(TestCase):
+    """Clock arithmetic goes through ticks_diff/ticks_add (wraps on MicroPython)."""
+
+    def test_ticks_diff_is_signed_difference(self):
+        t = rt.ticks_ms()
+        self.assertEqual(rt.ticks_diff(rt.ticks_add(t, 5), t), 5)
+        self.assertEqual(rt.ticks_diff(t, rt.ticks_add(t, 5)), -5)
+        self.assertEqual(rt.ticks_diff(t, t), 0)
+
+    def test_ticks_add_then_diff_round_trips_large_steps(self):
+        t = rt.ticks_ms()
+        for d in (1, 1000, 60000, 3600000, -60000):
+            with self.subTest(d=d):
+                self.assertEqual(rt.ticks_diff(rt.ticks_add(t, d), t), d)
+
+    def test_ticks_ms_never_goes_backwards(self):
+        a = rt.ticks_ms()
+        b = rt.ticks_ms()
+        self.assertTrue(rt.ticks_diff(b, a) >= 0)
+
+
+class JsonTests(TestCase):
+    """json_loads/json_dumps: ujson on MicroPython, json on CPython."""
+
+    def test_json_round_trips_nested_values(self):
+        doc = {"a": 1, "b": [True, False, None, -2, "x\u00e9"], "c": {"d": "e"}, "f": ""}
+        self.assertEqual(rt.json_loads(rt.json_dumps(doc)), doc)
+
+    def test_json_loads_reads_text(self):
+        self.assertEqual(rt.json_loads('{"k": [1, 2]}'), {"k": [1, 2]})
+
+    def test_json_loads_raises_value_error_on_malformed_text(self):
+        # Only inputs both parsers reject: MicroPython's json accepts missing
+        # separators, trailing commas and leading zeros ('{"a" 1}', '[1,]', '01').
+        for text in ("{", "[1,", "nope", "[1]x", '{"a":1}}', "1e", ""):
+            with self.subTest(text=text):
+                with self.assertRaises(ValueError):
+                    rt.json_loads(text)
+
+
+class FindTests(TestCase):
+    """find(buf, sub, start, end): substring search limited to a range."""
+
+    def test_find_returns_absolute_index_within_range(self):
+        buf = bytearray(b"xx\r\n\r\nyy\r\n\r\n")
+        self.assertEqual(rt.find(buf, b"\r\n\r\n", 0, len(buf)), 2)
+        self.assertEqual(rt.find(buf, b"\r\n\r\n", 3, len(buf)), 8)
+
+    def test_find_returns_minus_one_when_sub_is_cut_by_the_range_end(self):
+        buf = bytearray(b"abc\r\n\r\n")
+        self.assertEqual(rt.find(buf, b"\r\n\r\n", 0, 6), -1)
+        self.assertEqual(rt.find(buf, b"\r\n\r\n", 4, 7), -1)
+
+
+class ShimTests(TestCase):
+    """The shim's runtime probes."""
+
+    def test_const_returns_its_argument(self):
+        self.assertEqual(rt.const(7), 7)
+
+    def test_utf8_decoder_exists_only_on_cpython(self):
+        if rt.IS_MICROPYTHON:
+            self.assertIsNone(rt.utf8_decoder)
+        else:
+            d = rt.utf8_decoder()
+            self.assertEqual(d.decode(b"\xc3", False), "")
+            self.assertEqual(d.decode(b"\xa9", True), "\u00e9")
+
