@@ -158,7 +158,8 @@ class Connection:
         ev = self._events
         if ev:
             self._events = []
-        return ev
+            return ev
+        return []  # not the queue itself: later events must not appear in it
 
     def _parse(self):
         rx = self.rx
@@ -317,11 +318,13 @@ class Connection:
         out = self._out
         if out:
             self._out = []
+        else:
+            out = []  # not the queue itself: later output must not appear in it
         if not self._eof_queued and self.close_sent and (
             self.failure is not None or (self.close_rcvd and not self.is_client) or self.eof
         ):
             self._eof_queued = True
-            return out + [b""]  # a new list: an empty out is the queue itself
+            out.append(b"")
         return out
 
     @property
