@@ -99,10 +99,6 @@ class _OwnTestCase:
         if x is not None:
             self.fail(msg or "%r is not None" % (x,))
 
-    def assertIsNotNone(self, x, msg=None):
-        if x is None:
-            self.fail(msg or "unexpectedly None")
-
     def assertIn(self, a, b, msg=None):
         if a not in b:
             self.fail(msg or "%r not found in %r" % (a, b))

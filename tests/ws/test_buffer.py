@@ -1,6 +1,6 @@
 """edgegate.ws.buffer: the fixed receive buffer whose unread bytes stay contiguous."""
 
-from edgegate.ws.buffer import RxBuffer
+from edgegate.ws.buffer import RingPool, RxBuffer
 from tests.portable import TestCase
 
 
@@ -149,3 +149,49 @@ class RxBufferTests(TestCase):
         self.assertEqual(bytes(v), b"bcd")
         v[0] = ord("B")
         self.assertEqual(bytes(rx.buf[0:3]), b"aBc")
+
+
+class RingPoolTests(TestCase):
+    """Receive buffer pool (no RFC section: memory follows the buffers in flight)."""
+
+    def test_pool_refuses_zero_sizes(self):
+        for args in ((0, 4), (64, 0), (-1, -1)):
+            with self.subTest(args=args):
+                with self.assertRaises(ValueError) as cm:
+                    RingPool(*args)
+                self.assertEqual(str(cm.exception), "ring_bytes and max_rings must be > 0")
+
+    def test_pool_lends_at_most_max_rings(self):
+        pool = RingPool(32, 3)
+        rings = [pool.take() for _ in range(3)]
+        self.assertEqual([r.size for r in rings], [32, 32, 32])
+        self.assertEqual((pool.available, pool.lent, pool.allocated, pool.high_water), (0, 3, 3, 3))
+        self.assertIsNone(pool.take())
+        self.assertEqual(pool.lent, 3)
+
+    def test_pool_reuses_a_returned_ring_emptied(self):
+        pool = RingPool(32, 2)
+        rx = pool.take()
+        rx.write(b"left over")
+        rx.need = 20
+        pool.give(rx)
+        self.assertEqual((pool.available, pool.lent, pool.allocated), (2, 0, 1))
+        again = pool.take()
+        self.assertIs(again, rx)
+        self.assertEqual((len(again), again.need), (0, 0))
+        self.assertEqual(pool.allocated, 1)
+
+    def test_pool_drops_returned_rings_beyond_keep_free(self):
+        pool = RingPool(32, 8, keep_free=1)
+        a, b, c = pool.take(), pool.take(), pool.take()
+        pool.give(a)
+        pool.give(b)
+        pool.give(c)
+        self.assertEqual((pool.lent, pool.allocated, pool.high_water, pool.available), (0, 1, 3, 8))
+        self.assertIs(pool.take(), a)
+        self.assertFalse(pool.take() is b)
+        self.assertEqual(pool.allocated, 2)
+
+    def test_pool_keeps_at_least_four_free_rings_by_default(self):
+        self.assertEqual(RingPool(32, 8).keep_free, 4)
+        self.assertEqual(RingPool(32, 160).keep_free, 10)

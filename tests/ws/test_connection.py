@@ -5,6 +5,7 @@ Every test that feeds bytes feeds them split at every offset (``data[:i]`` then
 (a ``Fragment`` view is only valid until the next receive call).
 """
 
+from edgegate.ws.buffer import RxBuffer
 from edgegate.ws.close import close_payload
 from edgegate.ws.connection import Connection
 from edgegate.ws.errors import LocalProtocolError, PayloadTooBig, ProtocolError
@@ -75,6 +76,11 @@ def snap(events):
     return out
 
 
+def splits(data):
+    """(data[:i], data[i:]) for every i."""
+    return [(i, data[:i], data[i:]) for i in range(len(data) + 1)]
+
+
 def feed(conn, chunks):
     events = []
     for c in chunks:
@@ -143,6 +149,17 @@ class ConstructionTests(TestCase):
             self.assertFalse(conn.close_expected())
 
 
+    def test_drained_lists_do_not_grow_with_later_events(self):
+        for make in (server, client):
+            with self.subTest(client=make is client):
+                conn = make()
+                events, out = conn.events(), conn.data_to_send()
+                conn.receive_data(c2s(OP_PING, b"x") if make is server else s2c(OP_PING, b"x"))
+                self.assertEqual((events, out), ([], []))
+                self.assertEqual(conn.events(), [Ping(b"x")])
+                self.assertEqual(len(conn.data_to_send()), 1)
+
+
 class DataFrameTests(_ConnCase):
     """5.6. Data Frames: whole messages (assemble=True)."""
 
@@ -201,17 +218,21 @@ class FragmentationTests(_ConnCase):
 
     def test_relayed_fragment_is_a_view_of_the_frame_in_the_receive_buffer(self):
         data = c2s(OP_BINARY, b"payload", False)
-        conn = relay_server()
-        conn.receive_data(data)
-        (ev,) = conn.events()
-        self.assertIsInstance(ev.payload, memoryview)
-        self.assertEqual(bytes(ev.payload), b"payload")
-        buf = conn.rx.buf
-        self.assertEqual((ev.hstart, ev.pend), (0, len(data)))
-        self.assertEqual(bytes(buf[ev.hstart:ev.hstart + 6]), data[:6])  # header and key as received
-        self.assertEqual(bytes(buf[ev.pend - 7:ev.pend]), b"payload")  # payload unmasked in place
-        ev.payload[0] = ord("P")
-        self.assertEqual(bytes(buf[ev.pend - 7:ev.pend]), b"Payload")
+        for i, a, b in splits(data):
+            with self.subTest(split=i):
+                conn = relay_server()
+                conn.receive_data(a)
+                events = conn.events()
+                conn.receive_data(b)
+                (ev,) = events + conn.events()
+                self.assertIsInstance(ev.payload, memoryview)
+                self.assertEqual(bytes(ev.payload), b"payload")
+                buf = conn.rx.buf
+                self.assertEqual((ev.hstart, ev.pend), (0, len(data)))
+                self.assertEqual(bytes(buf[ev.hstart:ev.hstart + 6]), data[:6])  # header and key as received
+                self.assertEqual(bytes(buf[ev.pend - 7:ev.pend]), b"payload")  # payload unmasked in place
+                ev.payload[0] = ord("P")
+                self.assertEqual(bytes(buf[ev.pend - 7:ev.pend]), b"Payload")
 
     def test_server_closes_1002_on_continuation_without_a_message(self):
         for make in (server, relay_server):
@@ -435,11 +456,12 @@ class ClosingTests(_ConnCase):
                 self.assertEqual(conn.data_to_send(), [b""])
 
     def test_server_reports_empty_close_as_1005_and_answers_with_an_empty_close(self):
-        self.assertReceives(server, c2s(OP_CLOSE, b""), [CloseReceived(1005, "")])
-        conn = server()
-        conn.receive_data(c2s(OP_CLOSE, b""))
-        conn.send_close(1005)
-        self.assertEqual(conn.data_to_send(), [b"\x88\x00", b""])
+        for i, a, b in splits(c2s(OP_CLOSE, b"")):
+            with self.subTest(split=i):
+                conn = server()
+                self.assertEqual(feed(conn, (a, b)), [CloseReceived(1005, "")])
+                conn.send_close(1005)
+                self.assertEqual(conn.data_to_send(), [b"\x88\x00", b""])
 
     def test_server_discards_input_after_the_close_frame(self):
         data = c2s(OP_TEXT, b"before") + c2s(OP_CLOSE, b"\x03\xe8") + c2s(OP_TEXT, b"after") + b"\xff" * 10
@@ -479,25 +501,32 @@ class ClosingTests(_ConnCase):
         self.assertEqual(conn.data_to_send(), [b""])
 
     def test_server_reports_1006_on_eof_inside_a_frame(self):
-        conn = server()
-        conn.receive_data(c2s(OP_TEXT, b"cut short")[:9])
-        conn.receive_eof()
-        self.assertEqual(conn.events(), [ConnectionFailed(1006, EOF_REASON)])
+        data = c2s(OP_TEXT, b"cut short")
+        for n in range(1, len(data)):
+            for i, a, b in splits(data[:n]):
+                with self.subTest(n=n, split=i):
+                    conn = server()
+                    self.assertEqual(feed(conn, (a, b)), [])
+                    conn.receive_eof()
+                    self.assertEqual(conn.events(), [ConnectionFailed(1006, EOF_REASON)])
 
     def test_server_reports_nothing_more_on_eof_after_a_close_frame(self):
-        conn = server()
-        conn.receive_data(c2s(OP_CLOSE, b"\x03\xe8"))
-        conn.receive_eof()
-        self.assertEqual(conn.events(), [CloseReceived(1000, "")])
+        for i, a, b in splits(c2s(OP_CLOSE, b"\x03\xe8")):
+            with self.subTest(split=i):
+                conn = server()
+                self.assertEqual(feed(conn, (a, b)), [CloseReceived(1000, "")])
+                conn.receive_eof()
+                self.assertEqual(conn.events(), [])
 
     def test_server_failing_after_its_close_sends_no_second_close(self):
-        data = c2s(OP_CONT, b"x")
-        conn = server()
-        conn.send_close(1001)
-        self.assertEqual(conn.data_to_send(), [close_bytes(1001, "")])
-        conn.receive_data(data)
-        self.assertEqual(conn.events(), [ConnectionFailed(1002, "continuation frame without a message to continue")])
-        self.assertEqual(conn.data_to_send(), [b""])
+        for i, a, b in splits(c2s(OP_CONT, b"x")):
+            with self.subTest(split=i):
+                conn = server()
+                conn.send_close(1001)
+                self.assertEqual(conn.data_to_send(), [close_bytes(1001, "")])
+                self.assertEqual(feed(conn, (a, b)),
+                                 [ConnectionFailed(1002, "continuation frame without a message to continue")])
+                self.assertEqual(conn.data_to_send(), [b""])
 
     def test_send_after_close_raises_local_protocol_error(self):
         sends = (
@@ -518,10 +547,24 @@ class ClosingTests(_ConnCase):
                     self.assertEqual(len(conn.data_to_send()), 1)
 
     def test_send_after_failure_raises_local_protocol_error(self):
-        conn = server()
-        conn.receive_data(c2s(OP_CONT, b"x"))
-        with self.assertRaises(LocalProtocolError):
-            conn.send_text("x")
+        for i, a, b in splits(c2s(OP_CONT, b"x")):
+            with self.subTest(split=i):
+                conn = server()
+                feed(conn, (a, b))
+                with self.assertRaises(LocalProtocolError) as cm:
+                    conn.send_text("x")
+                self.assertEqual(str(cm.exception), "cannot send after the close frame")
+
+    def test_server_defers_the_close_frame_when_asked(self):
+        for i, a, b in splits(s2c(OP_TEXT, b"unmasked")):
+            with self.subTest(split=i):
+                conn = Connection(False, 256, 200, 1000, True, None, None, True)
+                self.assertEqual(feed(conn, (a, b)), [ConnectionFailed(1002, "unmasked frame")])
+                self.assertEqual(conn.data_to_send(), [])
+                self.assertTrue(conn.can_send)
+                self.assertEqual(feed(conn, (c2s(OP_TEXT, b"late"),)), [])
+                conn.send_close(conn.failure.close_code, conn.failure.reason)
+                self.assertEqual(conn.data_to_send(), [close_bytes(1002, "protocol error"), b""])
 
 
 class FailTests(_ConnCase):
@@ -531,19 +574,23 @@ class FailTests(_ConnCase):
         self.assertFails(server, s2c(OP_TEXT, b"Hello"), 1002, "unmasked frame")
 
     def test_server_sends_the_exact_close_frame_on_failure(self):
-        conn = server()
-        conn.receive_data(b"\x81\x05Hello")
-        self.assertEqual(conn.data_to_send(), [b"\x88\x10\x03\xeaprotocol error", b""])
+        for i, a, b in splits(b"\x81\x05Hello"):
+            with self.subTest(split=i):
+                conn = server()
+                feed(conn, (a, b))
+                self.assertEqual(conn.data_to_send(), [b"\x88\x10\x03\xeaprotocol error", b""])
 
     def test_client_closes_1002_on_masked_frame(self):
         self.assertFails(client, c2s(OP_TEXT, b"Hello"), 1002, "masked frame from server")
 
     def test_client_sends_a_masked_close_frame_on_failure(self):
-        conn = client()
-        conn.receive_data(c2s(OP_TEXT, b"Hello"))
-        (close, eof) = conn.data_to_send()
-        self.assertEqual(close[:6], b"\x88\x90\x01\x02\x03\x04")
-        self.assertEqual(eof, b"")
+        for i, a, b in splits(c2s(OP_TEXT, b"Hello")):
+            with self.subTest(split=i):
+                conn = client()
+                feed(conn, (a, b))
+                (close, eof) = conn.data_to_send()
+                self.assertEqual(close[:6], b"\x88\x90\x01\x02\x03\x04")
+                self.assertEqual(eof, b"")
 
     def test_server_closes_1002_on_reserved_bits_and_opcodes(self):
         cases = [(b"\xc1\x80" + KEY, "reserved bits set"), (b"\xa1\x80" + KEY, "reserved bits set"),
@@ -696,11 +743,24 @@ class ReceiveBufferTests(_ConnCase):
                 self.assertEqual(events, [TextMessage("zero"), Ping(b"copy")])
                 self.assertEqual(conn.data_to_send(), [s2c(OP_PONG, b"copy")])
 
+    def test_server_without_a_lent_buffer_parses_nothing_until_one_is_lent(self):
+        conn = Connection(False, 256, 200, 1000, True, None, None, False, False)
+        self.assertIsNone(conn.rx)
+        conn.receive_buffered()
+        self.assertEqual(conn.events(), [])
+        conn.rx = RxBuffer(256)
+        conn.rx.write(c2s(OP_TEXT, b"lent"))
+        conn.receive_buffered()
+        self.assertEqual(conn.events(), [TextMessage("lent")])
+
     def test_server_drops_buffered_bytes_after_a_failure(self):
-        conn = server()
-        conn.receive_data(c2s(OP_CONT, b"x"))
-        tail = conn.rx_tail()
-        tail[:6] = c2s(OP_PING, b"")
-        conn.rx_commit(6)
-        self.assertEqual(conn.events(), [ConnectionFailed(1002, "continuation frame without a message to continue")])
-        self.assertEqual(len(conn.rx), 0)
+        for i, a, b in splits(c2s(OP_CONT, b"x")):
+            with self.subTest(split=i):
+                conn = server()
+                self.assertEqual(feed(conn, (a, b)),
+                                 [ConnectionFailed(1002, "continuation frame without a message to continue")])
+                tail = conn.rx_tail()
+                tail[:6] = c2s(OP_PING, b"")
+                conn.rx_commit(6)
+                self.assertEqual(conn.events(), [])
+                self.assertEqual(len(conn.rx), 0)

@@ -92,7 +92,7 @@ class _HandshakeCase(TestCase):
         for i in range(len(data) + len(rest) + 1):
             with self.subTest(split=i):
                 req, rx = parse_split(data + rest, i)
-                self.assertIsNotNone(req)
+                self.assertTrue(req is not None)
                 self.assertEqual((req.method, req.path, req.query, req.key, req.protocols),
                                  ("GET", path, query, KEY, list(protocols)))
                 self.assertEqual(bytes(rx.view(rx.start, rx.end)), rest)
@@ -405,6 +405,16 @@ class ClientHandshakeTests(TestCase):
             b"Sec-WebSocket-Version: 13\r\n"
             b"Sec-WebSocket-Protocol: chat, v2\r\n"
             b"X-Gw: 1\r\n"
+            b"\r\n"))
+
+    def test_client_request_without_subprotocols_offers_none(self):
+        self.assertEqual(client_request("h", "/", KEY), (
+            b"GET / HTTP/1.1\r\n"
+            b"Host: h\r\n"
+            b"Upgrade: websocket\r\n"
+            b"Connection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n"
             b"\r\n"))
 
     def test_client_request_refuses_a_target_that_would_split_the_request(self):

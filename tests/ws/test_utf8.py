@@ -26,6 +26,8 @@ VALID = (
     ("U+FFFE noncharacter", b"\xef\xbf\xbe"),
     ("U+FFFF noncharacter", b"\xef\xbf\xbf"),
     ("U+10000 first 4-byte", b"\xf0\x90\x80\x80"),
+    ("U+40000 lead F1", b"\xf1\x80\x80\x80"),
+    ("U+FFFFF lead F3", b"\xf3\xbf\xbf\xbf"),
     ("U+10FFFF last code point", b"\xf4\x8f\xbf\xbf"),
     ("emoji", b"\xf0\x9f\x98\x80 ok"),
 )
@@ -53,6 +55,8 @@ INVALID = (
     ("paired surrogates", b"\xed\xa0\x80\xed\xb0\x80", 1),
     ("kosme then surrogate (6.3.1)", KOSME + b"\xed\xa0\x80edited", 12),
     ("above U+10FFFF", b"\xf4\x90\x80\x80", 1),
+    ("lead F1 then ascii", b"\xf1\x80A", 2),
+    ("lead F3 then lead", b"\xf3\xc0", 1),
     ("lead F5", b"\xf5\x80\x80\x80", 0),
     ("lead F7", b"\xf7\xbf\xbf\xbf", 0),
     ("impossible FE", b"\xfe", 0),
