@@ -306,25 +306,36 @@ class MaskingTests(_FrameCase):
                 self.assertEqual(bytes(rx.buf[f.hstart:f.pstart]), data[:6])  # header and key untouched
 
     def test_client_leaves_unmasked_payload_as_is(self):
-        rx = RxBuffer(64)
-        p = FrameParser(False, 50)
-        rx.write(b"\x82\x04\x00\x01\x02\x03")
-        f = p.parse(rx)
-        self.assertEqual((f.opcode, f.fin, f.hstart, f.pstart, f.pend), (OP_BINARY, True, 0, 2, 6))
-        self.assertEqual(bytes(rx.buf[2:6]), b"\x00\x01\x02\x03")
+        data = b"\x82\x04\x00\x01\x02\x03"
+        for i in range(len(data) + 1):
+            with self.subTest(split=i):
+                rx = RxBuffer(64)
+                p = FrameParser(False, 50)
+                rx.write(data[:i])
+                f = p.parse(rx)
+                rx.write(data[i:])
+                f = f or p.parse(rx)
+                self.assertEqual((f.opcode, f.fin, f.hstart, f.pstart, f.pend), (OP_BINARY, True, 0, 2, 6))
+                self.assertEqual(bytes(rx.buf[0:6]), data)
 
-    def test_parser_reports_frames_at_their_offsets_after_skips(self):
+    def test_parser_reports_each_frame_at_the_head_of_the_unread_bytes(self):
         data = frame(OP_TEXT, b"one", True, KEY) + frame(OP_TEXT, b"two", False, KEY2)
-        rx = RxBuffer(64)
-        p = FrameParser(True, 50)
-        rx.write(data)
-        f = p.parse(rx)
-        self.assertEqual((f.hstart, f.pstart, f.pend), (0, 6, 9))
-        rx.skip(f.pend - rx.start)
-        f = p.parse(rx)
-        self.assertEqual((f.opcode, f.fin, f.hstart, f.pstart, f.pend), (OP_TEXT, False, 9, 15, 18))
-        self.assertEqual(bytes(rx.view(f.pstart, f.pend)), b"two")
-        self.assertEqual(repr(f), "Frame(op=1, fin=False, len=3)")
+        for i in range(len(data) + 1):
+            with self.subTest(split=i):
+                rx = RxBuffer(64)
+                p = FrameParser(True, 50)
+                got = []
+                for chunk in (data[:i], data[i:]):
+                    rx.write(chunk)
+                    f = p.parse(rx)
+                    while f is not None:
+                        self.assertEqual(f.hstart, rx.start)
+                        got.append((f.opcode, f.fin, f.pstart - f.hstart, f.pend - f.hstart,
+                                    bytes(rx.view(f.pstart, f.pend)), repr(f)))
+                        rx.skip(f.pend - rx.start)
+                        f = p.parse(rx)
+                self.assertEqual(got, [(OP_TEXT, True, 6, 9, b"one", "Frame(op=1, fin=True, len=3)"),
+                                       (OP_TEXT, False, 6, 9, b"two", "Frame(op=1, fin=False, len=3)")])
 
 
 class PartialPayloadTests(_FrameCase):
@@ -492,8 +503,8 @@ class WriterTests(_FrameCase):
                     for key in (None, KEY):
                         data = bytes(build_frame(OP_BINARY, payload, fin, key))
                         self.assertEqual(data, frame(OP_BINARY, payload, fin, key))
-                        got = parse_chunks((data,), key is not None, 0x10000)
-                        self.assertEqual(got, [(OP_BINARY, fin, payload)])
+                        points = sampled_splits(len(data)) if n > 1000 else None
+                        self.assertFrames(data, [(OP_BINARY, fin, payload)], key is not None, 0x10000, points)
 
     def test_remask_rewrites_a_parsed_client_frame_for_forwarding(self):
         payload = b"relay me without a copy"
@@ -509,4 +520,4 @@ class WriterTests(_FrameCase):
                 remask(rx.buf, f.pstart, f.pend, KEY2)
                 out = bytes(rx.buf[f.hstart:f.pend])
                 self.assertEqual(out, frame(OP_TEXT, payload, False, KEY2))
-                self.assertEqual(parse_chunks((out,), True, 50), [(OP_TEXT, False, payload)])
+        self.assertFrames(out, [(OP_TEXT, False, payload)], True, 50)
