@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from edgegate.ws.buffer import RxBuffer
 from edgegate.ws.connection import Connection
-from edgegate.ws.errors import HandshakeError
+from edgegate.ws.errors import HandshakeError, LocalProtocolError
 from edgegate.ws.events import (
     BinaryMessage,
     CloseReceived,
@@ -33,7 +33,7 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 
 
 def rand4(n):
-    return b"\x11\x22\x33\x44"[:n] if n <= 4 else bytes(n)
+    return bytes(range(0x11, 0x11 + n))
 
 
 def make(is_client, assemble):
@@ -50,15 +50,35 @@ def cut(data, points):
     return out
 
 
+def drain(conn, events, sent):
+    for e in conn.events():
+        events.append(("fragment", e.opcode, e.fin, bytes(e.payload), e.text) if isinstance(e, Fragment) else e)
+    sent.extend(bytes(b) for b in conn.data_to_send())
+
+
 def run(conn, chunks):
     """Feed chunks, snapshotting events after each read; return (events, bytes sent)."""
     events = []
     sent = []
     for c in chunks:
         conn.receive_data(c)
-        for e in conn.events():
-            events.append(("fragment", e.opcode, e.fin, bytes(e.payload), e.text) if isinstance(e, Fragment) else e)
-        sent.extend(bytes(b) for b in conn.data_to_send())
+        drain(conn, events, sent)
+    return events, sent
+
+
+def run_zero_copy(conn, chunks):
+    """The gateway's path: read into rx_tail(), then rx_commit()."""
+    events = []
+    sent = []
+    for c in chunks:
+        while c:
+            tail = conn.rx_tail()
+            n = min(len(tail), len(c))
+            assert n > 0
+            tail[:n] = c[:n]
+            conn.rx_commit(n)
+            drain(conn, events, sent)
+            c = c[n:]
     return events, sent
 
 
@@ -151,6 +171,9 @@ def check_connection(is_client, assemble, data, points):
     whole_events, whole_sent = run(make(is_client, assemble), [data])
     assert events == whole_events
     assert b"".join(sent) == b"".join(whole_sent)
+    zc_events, zc_sent = run_zero_copy(make(is_client, assemble), cut(data, points))
+    assert zc_events == whole_events
+    assert b"".join(zc_sent) == b"".join(whole_sent)
     # EOF after anything is still not an exception.
     conn.receive_eof()
     for e in conn.events():
@@ -236,8 +259,6 @@ def test_parse_upgrade_raises_only_handshake_errors(data, points):
 @given(target=st.text(max_size=30), protocols=st.lists(st.sampled_from(["chat", "v2", "x"]), max_size=3),
        points=cut_points)
 def test_client_request_is_parsed_back_or_refused_locally(target, protocols, points):
-    from edgegate.ws.errors import LocalProtocolError
-
     try:
         data = client_request("backend:9000", "/" + target, "dGhlIHNhbXBsZSBub25jZQ==", protocols)
     except LocalProtocolError:
