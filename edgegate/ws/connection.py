@@ -15,7 +15,7 @@ including the partial payload of a frame still arriving.
 from edgegate.rt import const
 
 from .buffer import RxBuffer
-from .close import ABNORMAL, close_payload, parse_close
+from .close import ABNORMAL, NO_STATUS, close_payload, parse_close, valid_close_code
 from .errors import LocalProtocolError, PayloadTooBig, ProtocolError
 from .events import (
     BinaryMessage,
@@ -301,8 +301,14 @@ class Connection:
         self._out.append(self._frame(OP_PING, payload, True))
 
     def send_close(self, code=1000, reason=""):
-        """Start or answer the closing handshake; 1005 sends an empty close."""
+        """Start or answer the closing handshake; 1005 sends an empty close.
+
+        Raises:
+            LocalProtocolError: a code no endpoint may send (1006, 1015, <1000, ...).
+        """
         self._check_can_send()
+        if code != NO_STATUS and not valid_close_code(code):
+            raise LocalProtocolError("close code %d may not be sent" % code)
         self._queue_close(code, reason)
 
     def _queue_close(self, code, reason):

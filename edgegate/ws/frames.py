@@ -143,7 +143,7 @@ class FrameParser:
             if not fin:
                 raise ProtocolError("fragmented control frame")
             if length > MAX_CONTROL_PAYLOAD:
-                raise ProtocolError("control frame of %d bytes" % length)
+                raise ProtocolError("control frame over %d bytes" % MAX_CONTROL_PAYLOAD)
         hlen = 2
         if length == 126:
             hlen = 4

@@ -391,7 +391,7 @@ class PingPongTests(_ConnCase):
 
     def test_server_closes_1002_on_control_frames_breaking_5_5(self):
         cases = (
-            (c2s(OP_PING, b"x" * 126), "control frame of 126 bytes"),
+            (c2s(OP_PING, b"x" * 126), "control frame over 125 bytes"),
             (c2s(OP_PONG, b"x", False), "fragmented control frame"),
             (c2s(OP_CLOSE, b"\x03\xe8", False), "fragmented control frame"),
         )

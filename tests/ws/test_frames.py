@@ -433,7 +433,7 @@ class ControlFrameTests(_FrameCase):
                     head = frame(op, b"", True, None)[:1] + bytes([code])
                     # Refused on the first two bytes, whatever follows.
                     self.assertParseFails(head + b"\x00" * 12, ProtocolError, 1002,
-                                          "control frame of %d bytes" % code, False)
+                                          "control frame over 125 bytes", False)
 
     def test_parser_closes_1002_on_fragmented_control_frame(self):
         for op in (OP_CLOSE, OP_PING, OP_PONG):
