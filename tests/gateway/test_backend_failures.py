@@ -17,7 +17,7 @@ from tests import procs
 
 from . import wire
 from .steady import Steady, run
-from .wire import STEP_S, wait_until
+from .wire import MAX_FRAME, STEP_S, wait_until
 
 CONNECT_MS = 500
 
@@ -139,3 +139,90 @@ def test_client_gets_1014_when_the_backend_dies_mid_session_and_the_gateway_keep
             assert gw.p.poll() is None
             failed = [r for r in gw.records() if r.get("event") == "peer_failed"]
             assert [(r["side"], r["code"]) for r in failed] == [("backend", 1006)]
+
+
+@pytest.mark.parametrize("bad,backend_hears", [
+    pytest.param(lambda ws: ws.send(b"\x00" * (MAX_FRAME + 1)), (1009, "message too big"),
+                 id="frame-over-max_frame_bytes"),
+    pytest.param(lambda ws: ws.send(b"ok \xff\xfe", text=True), (1007, "invalid utf-8"), id="invalid-utf8"),
+])
+def test_client_gets_1014_when_the_backend_breaks_the_protocol(bad, backend_hears):
+    async def main():
+        seen = []
+
+        async def handler(ws):
+            await ws.send("fine first")
+            await bad(ws)
+            await ws.wait_closed()
+            seen.append((ws.close_code, ws.close_reason))
+
+        async with websockets.serve(handler, "127.0.0.1", 0, max_size=None, compression=None) as server:
+            port = server.sockets[0].getsockname()[1]
+            with procs.gateway(port) as gw:
+                async with websockets.connect("ws://127.0.0.1:%d/" % gw.port, open_timeout=STEP_S) as ws:
+                    assert await asyncio.wait_for(ws.recv(), STEP_S) == "fine first"
+                    with pytest.raises(websockets.ConnectionClosedError):
+                        await asyncio.wait_for(ws.recv(), STEP_S)
+                    assert ws.protocol.close_rcvd is not None
+                    assert (ws.close_code, ws.close_reason) == (1014, "bad gateway")
+                await wait_until(lambda: seen, what="the backend closed")
+                assert seen == [backend_hears]
+                failed = [(r["side"], r["code"]) for r in gw.records() if r.get("event") == "peer_failed"]
+                assert failed == [("backend", backend_hears[0])]
+    run(main())
+
+
+def _tamper_protocol(response):
+    response.headers["Sec-WebSocket-Protocol"] = "never-offered"
+
+
+def _tamper_extension(response):
+    response.headers["Sec-WebSocket-Extensions"] = "permessage-deflate"
+
+
+def _tamper_accept(response):
+    del response.headers["Sec-WebSocket-Accept"]
+    response.headers["Sec-WebSocket-Accept"] = "dGhlIHNhbXBsZSBub25jZQ=="
+
+
+@pytest.mark.parametrize("tamper,why", [
+    pytest.param(_tamper_protocol, "sub-protocol not offered", id="sub-protocol-never-offered"),
+    pytest.param(_tamper_extension, "extension negotiated without an offer", id="extension-never-offered"),
+    pytest.param(_tamper_accept, "wrong Sec-WebSocket-Accept", id="wrong-accept"),
+])
+def test_client_gets_502_when_the_backend_answers_a_101_it_could_not_accept(tamper, why):
+    async def main():
+        def process_response(connection, request, response):
+            tamper(response)
+
+        async with websockets.serve(lambda ws: ws.wait_closed(), "127.0.0.1", 0,
+                                    process_response=process_response) as server:
+            port = server.sockets[0].getsockname()[1]
+            with procs.gateway(port) as gw:
+                status, headers, body, took = await expect_status(gw.port)
+                assert (status, body) == (502, b"502 Bad Gateway\n")
+                assert "sec-websocket-protocol" not in headers
+                rec = [r for r in gw.records() if r.get("event") == "reject"]
+                assert [(r["status"], r["why"]) for r in rec] == [(502, why)]
+    run(main())
+
+
+def test_backend_sees_the_path_query_and_forwarded_for_of_the_client():
+    async def main():
+        seen = []
+
+        def look(connection, request):
+            seen.append((request.path, request.headers.get("X-Forwarded-For"),
+                         request.headers.get("X-Forwarded-Proto"), request.headers.get("Origin"),
+                         request.headers.get_all("Sec-WebSocket-Protocol")))
+
+        async with websockets.serve(lambda ws: ws.wait_closed(), "127.0.0.1", 0, process_request=look,
+                                    subprotocols=["b", "a"]) as server:
+            port = server.sockets[0].getsockname()[1]
+            with procs.gateway(port) as gw:
+                url = "ws://127.0.0.1:%d/room/7?user=x&y=%%20" % gw.port
+                async with websockets.connect(url, origin="http://app.example", subprotocols=["a", "b"],
+                                              open_timeout=STEP_S) as ws:
+                    assert ws.subprotocol == "b"  # the backend's choice, passed on
+        assert seen == [("/room/7?user=x&y=%20", "127.0.0.1", "ws", "http://app.example", ["a, b"])]
+    run(main())

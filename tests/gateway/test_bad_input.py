@@ -15,10 +15,8 @@ from tests import procs
 
 from . import wire
 from .steady import Steady, run
-from .wire import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT
+from .wire import MAX_FRAME, MAX_MESSAGE, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT
 
-MAX_FRAME = 65536  # boards/sim.json
-MAX_HEADER = 8192
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +190,18 @@ def test_server_answers_400_to_a_malformed_key(gw):
 
 def test_server_answers_414_to_an_overlong_request_line(gw):
     status_case(gw, wire.request("/app?" + "q" * 5000), 414)
+
+
+def test_server_closes_1007_on_invalid_utf8_in_a_close_reason(gw):
+    close_case(gw, wire.frame(OP_CLOSE, wire.close_payload(1000) + b"\xff"), 1007, "invalid utf-8")
+
+
+def test_server_closes_1009_on_fragmented_message_over_max_message_bytes(gw):
+    # 16 frames of max_frame_bytes make exactly max_message_bytes (relayed and echoed);
+    # one more byte is refused at the header of the 17th frame.
+    parts = [os.urandom(MAX_FRAME) for _ in range(MAX_MESSAGE // MAX_FRAME)]
+    frames = wire.frame(OP_BINARY, parts[0], fin=False)
+    frames += b"".join(wire.frame(OP_CONT, p, fin=False) for p in parts[1:])
+    frames += wire.frame(OP_CONT, b"x")
+    echoed = [(OP_BINARY, parts[0])] + [(OP_CONT, p) for p in parts[1:]]
+    close_case(gw, frames, 1009, "message too big", echoed)

@@ -93,8 +93,8 @@ def test_server_pings_then_closes_1001_a_silent_client_after_idle_ms(backend):
     with procs.gateway(backend.port, timeouts=IDLE) as gw:
         async def main():
             async with Steady("ws://127.0.0.1:%d/" % gw.port) as steady:
+                t0 = time.monotonic()  # before the request: the gateway's idle clock starts later
                 reader, writer = await wire.upgrade(gw.port)
-                t0 = time.monotonic()
                 fin, op, payload = await wire.read_frame(reader)  # the raw client never answers it
                 t_ping = time.monotonic() - t0
                 assert (fin, op) == (True, OP_PING)
@@ -314,7 +314,8 @@ def test_client_sending_its_request_during_the_drain_gets_503(backend):
             reader, writer = await wire.connect(gw.port)
             req = wire.request("/")
             writer.write(req[:20])
-            # A full round trip on another connection: the raw one is accepted by now.
+            # A full round trip on a later connection: the raw one, ahead of it in the
+            # listener's queue, has been accepted by now.
             async with websockets.connect("ws://127.0.0.1:%d/" % gw.port, open_timeout=STEP_S) as ws:
                 await ws.send("x")
                 assert await asyncio.wait_for(ws.recv(), STEP_S) == "x"
@@ -322,7 +323,7 @@ def test_client_sending_its_request_during_the_drain_gets_503(backend):
             await wait_until(lambda: any(r.get("event") == "draining" for r in gw.records()),
                              what="the drain began")
             drain = [r for r in gw.records() if r.get("event") == "draining"][0]
-            assert drain["sessions"] == 1  # the raw connection, mid-request
+            assert drain["sessions"] >= 1  # the raw connection, mid-request (the other may linger)
             writer.write(req[20:])
             status, headers, body = await wire.read_response(reader)
             assert (status, headers.get("retry-after")) == (503, "1")

@@ -18,15 +18,10 @@ import pytest
 from tests import procs
 
 from .steady import run
-from .wire import wait_until
+from .wire import MAX_FRAME, MAX_MESSAGE, wait_until
 
 NODE_DIR = os.path.join(procs.ROOT, "tests", "node")
 SCRIPT = os.path.join(NODE_DIR, "ws_client.mjs")
-
-with open(os.path.join(procs.ROOT, "boards", "sim.json")) as _f:
-    SIM = json.load(_f)["limits"]
-MAX_FRAME = SIM["max_frame_bytes"]
-MAX_MESSAGE = SIM["max_message_bytes"]
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
 

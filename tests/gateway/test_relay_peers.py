@@ -7,7 +7,6 @@ max_frame_bytes, one fragmented message of exactly max_message_bytes.
 """
 
 import asyncio
-import json
 import os
 
 import pytest
@@ -15,14 +14,10 @@ import websockets
 
 from tests import procs
 
-from .steady import run
 from . import wire
-from .wire import STEP_S, wait_until
+from .steady import run
+from .wire import MAX_FRAME, MAX_MESSAGE, STEP_S, wait_until
 
-with open(os.path.join(procs.ROOT, "boards", "sim.json")) as _f:
-    SIM = json.load(_f)["limits"]
-MAX_FRAME = SIM["max_frame_bytes"]
-MAX_MESSAGE = SIM["max_message_bytes"]
 
 
 @pytest.fixture(scope="module", params=["edgegate-echo", "websockets-echo"])
@@ -217,3 +212,57 @@ def test_client_frames_sent_right_behind_the_request_are_relayed(relay):
         writer.close()
         await writer.wait_closed()
     run(main())
+
+
+# ---- a backend that takes the initiative (websockets server in the test's loop) ----
+
+async def scripted(script, test):
+    """Run ``test(url, seen)`` against a gateway whose backend runs ``script(ws, seen)``."""
+    seen = {}
+
+    async def handler(ws):
+        await script(ws, seen)
+
+    async with websockets.serve(handler, "127.0.0.1", 0, max_size=None, compression=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        with procs.gateway(port) as gw:
+            await test("ws://127.0.0.1:%d/" % gw.port, seen)
+
+
+def test_backend_close_code_and_reason_reach_the_client_and_its_answer_goes_back():
+    async def script(ws, seen):
+        assert await ws.recv() == "close me"
+        await ws.close(4000, "backend bye")
+        seen["close"] = (ws.close_code, ws.close_reason)
+
+    async def test(url, seen):
+        async with connect(url) as ws:
+            await ws.send("close me")
+            with pytest.raises(websockets.ConnectionClosedError):  # 4000 is not "OK" to websockets
+                await asyncio.wait_for(ws.recv(), STEP_S)
+            assert ws.protocol.close_rcvd is not None
+            assert (ws.close_code, ws.close_reason) == (4000, "backend bye")
+        await wait_until(lambda: "close" in seen, what="the backend's close answered")
+        assert seen["close"] == (4000, "backend bye")  # the client's echo of it, relayed back
+    run(scripted(script, test))
+
+
+def test_backend_ping_is_answered_by_the_gateway_and_not_relayed_to_the_client():
+    async def script(ws, seen):
+        # websockets resolves this only for a pong carrying the same payload.
+        await asyncio.wait_for(await ws.ping(b"from backend"), STEP_S)
+        seen["pong"] = True
+        await ws.send("after ping")
+        await ws.wait_closed()
+
+    async def test(url, seen):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        reader, writer = await wire.upgrade(port)
+        # Control frames are hop by hop: the first frame the client sees is the text.
+        assert await wire.read_message(reader) == (wire.OP_TEXT, b"after ping")
+        assert seen["pong"] is True
+        writer.write(wire.frame(wire.OP_CLOSE, wire.close_payload(1000)))
+        assert (await wire.read_close(reader))[:2] == (1000, "")
+        writer.close()
+        await writer.wait_closed()
+    run(scripted(script, test))

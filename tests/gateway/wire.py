@@ -7,13 +7,21 @@ the test and the gateway fixes or hides a byte.
 
 import asyncio
 import base64
+import json
 import os
 import struct
 import time
 
+from tests import procs
+
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 STEP_S = 5.0  # deadline for any single read; a test never waits longer for one answer
+
+with open(os.path.join(procs.ROOT, "boards", "sim.json")) as _f:
+    SIM_LIMITS = json.load(_f)["limits"]  # what procs.gateway() runs with (board "sim")
+MAX_FRAME = SIM_LIMITS["max_frame_bytes"]
+MAX_MESSAGE = SIM_LIMITS["max_message_bytes"]
 
 
 def new_key():
