@@ -304,8 +304,11 @@ class Session:
             self.state = DONE
             for to_client, conn, stream in ((True, self.cconn, self.client), (False, self.bconn, self.backend)):
                 f = conn.failure
-                if conn.can_send and f is not None and f.close_code != 1006:
-                    self._close(to_client, 1001, "")
+                if conn.can_send and ((f is not None and f.close_code != 1006) or conn.close_rcvd):
+                    # A side that failed hears its failure's code; a side whose close
+                    # the other never answered hears its own code back (RFC 6455
+                    # 5.5.1: a received close MUST be answered).
+                    self._close(to_client, conn.close_rcvd or 1001, "")
                     stream.close()
                 else:
                     stream.abort()
