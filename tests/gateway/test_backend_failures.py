@@ -226,3 +226,39 @@ def test_backend_sees_the_path_query_and_forwarded_for_of_the_client():
                     assert ws.subprotocol == "b"  # the backend's choice, passed on
         assert seen == [("/room/7?user=x&y=%20", "127.0.0.1", "ws", "http://app.example", ["a, b"])]
     run(main())
+
+
+def test_client_close_is_answered_within_close_ms_when_the_backend_never_answers_it():
+    """RFC 6455 5.5.1: an endpoint that receives a close frame MUST send one in response.
+
+    The gateway forwards the client's close and waits for the backend's answer;
+    when none comes within close_ms, it answers the client itself (its own code).
+    """
+    async def main():
+        from edgegate.ws.handshake import accept_key
+
+        held = []
+
+        async def deaf(reader, writer):  # completes the upgrade, then never reads a frame
+            held.append(writer)
+            head = (await reader.readuntil(b"\r\n\r\n")).decode()
+            key = [v.strip() for k, _, v in (h.partition(":") for h in head.split("\r\n"))
+                   if k.lower() == "sec-websocket-key"][0]
+            writer.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Accept: %s\r\n\r\n" % accept_key(key)).encode())
+
+        server = await asyncio.start_server(deaf, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        with procs.gateway(port, timeouts={"close_ms": 500}) as gw:
+            ws = await websockets.connect("ws://127.0.0.1:%d/" % gw.port, open_timeout=STEP_S,
+                                          close_timeout=STEP_S)
+            t0 = time.monotonic()
+            await ws.close(4001, "client leaving")
+            took = time.monotonic() - t0
+            assert ws.protocol.close_rcvd is not None, "the close was never answered"
+            assert ws.close_code == 4001
+            assert 0.5 - 0.05 <= took <= 0.5 + 0.2 + 1.0, took
+        server.close()
+        for w in held:
+            w.close()
+    run(main())
