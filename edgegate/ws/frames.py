@@ -26,9 +26,10 @@ MAX_CONTROL_PAYLOAD = const(125)
 class Frame:
     """A parsed frame: absolute offsets into the buffer it was parsed from."""
 
-    __slots__ = ("fin", "opcode", "hstart", "pstart", "pend")
+    __slots__ = ("fin", "opcode", "hstart", "pstart", "pend", "masked")
 
     def __init__(self):
+        self.masked = False  # payload left masked (FrameParser.unmask_binary off)
         self.fin = True
         self.opcode = 0
         self.hstart = 0
@@ -48,10 +49,13 @@ class FrameParser:
 
     ``require_mask`` is True on the server side (RFC 6455 5.1: client frames are
     masked) and False on the client side (server frames must not be).
+    With ``unmask_binary`` False, binary payloads (and continuations of a
+    binary message: the caller keeps ``text_cont`` current) stay masked and the
+    frame says so: a relay that does not look at them re-masks them in one pass.
     """
 
     __slots__ = ("require_mask", "max_frame_bytes", "frame", "key", "pending_opcode", "_hlen", "_plen",
-                 "_unmasked")
+                 "_unmasked", "unmask_binary", "text_cont")
 
     def __init__(self, require_mask, max_frame_bytes):
         if max_frame_bytes <= 0:
@@ -65,6 +69,8 @@ class FrameParser:
         self._hlen = 0
         self._plen = 0
         self._unmasked = 0
+        self.unmask_binary = True
+        self.text_cont = False
 
     @property
     def pending_length(self):
@@ -88,8 +94,13 @@ class FrameParser:
         f.hstart = rx.start
         f.pstart = rx.start + self._hlen
         f.pend = rx.start + total
+        f.masked = False
         if self.require_mask and self._unmasked < self._plen:
-            apply_mask(rx.buf, self.key, f.pstart + self._unmasked, f.pend, self._unmasked & 3)
+            op = self.pending_opcode
+            if not self.unmask_binary and (op == OP_BINARY or (op == OP_CONT and not self.text_cont)):
+                f.masked = True
+            else:
+                apply_mask(rx.buf, self.key, f.pstart + self._unmasked, f.pend, self._unmasked & 3)
         self.pending_opcode = -1
         self._unmasked = 0
         rx.need = 0
@@ -224,12 +235,18 @@ def build_frame(opcode, payload, fin=True, mask_key=None):
     return out
 
 
-def remask(buf, pstart, pend, new_key):
-    """Re-mask a parsed (unmasked-in-place) client frame for forwarding as a client.
+def remask(buf, pstart, pend, new_key, masked=False):
+    """Re-mask a parsed client frame for forwarding as a client.
 
     Overwrites the frame's own key bytes (just before ``pstart``) and masks its
-    payload in place, so the frame is written on as-is: no header rebuilt, no copy.
+    payload in place, so the frame is written on as-is: no header rebuilt, no
+    copy. A payload still ``masked`` with its old key takes old XOR new in one pass.
     """
+    if masked:
+        old = int.from_bytes(bytes(buf[pstart - 4:pstart]), "big")
+        key = (old ^ int.from_bytes(bytes(new_key), "big")).to_bytes(4, "big")
+    else:
+        key = new_key
     buf[pstart - 4:pstart] = new_key
-    apply_mask(buf, new_key, pstart, pend)
+    apply_mask(buf, key, pstart, pend)
 
