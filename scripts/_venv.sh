@@ -1,5 +1,5 @@
 # Sourced by scripts/demo and scripts/test: make .venv (once) and install edgegate into it.
-# Usage: . scripts/_venv.sh [extras]   e.g. ". scripts/_venv.sh test"
+# Usage: EXTRAS=test . scripts/_venv.sh   (sh's "." takes no arguments)
 set -eu
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -10,7 +10,7 @@ if [ ! -x .venv/bin/python ]; then
     .venv/bin/python -m pip install -q --upgrade pip
 fi
 spec="."
-[ -n "${1:-}" ] && spec=".[$1]"
+if [ -n "${EXTRAS:-}" ]; then spec=".[$EXTRAS]"; fi
 stamp=".venv/.installed-$(echo "$spec" | tr -c 'a-z' _)"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q -e "$spec"
