@@ -1,13 +1,20 @@
-"""Command line: ``edgegate run|echo|boards|check|version``.
+"""Command line: ``edgegate run|console|echo|check|schema|hash-password|boards|version``.
 
-    edgegate run --board sim --config sim/config.json
+    edgegate run --board sim --config sim/config.json [--console pty|DEVICE|none]
     edgegate run --listen 127.0.0.1:8080 --plaintext --backend ws://127.0.0.1:9000
+    edgegate console --port /dev/ttyUSB0          # the technician's side of the serial console
     edgegate echo --listen 127.0.0.1:9000
     edgegate check FILE [--board B]
+    edgegate schema
+    edgegate hash-password                        # a console password hash for a config
     edgegate boards
 
-Files are read here (the config core sees only dicts). Exit status 2 means the
-configuration was refused; the message names the field.
+Files are read here (the config core sees only dicts). ``run --config FILE``
+is the box: FILE is its stored config (console commits replace it atomically,
+with FILE.lkg as last known good); an unusable FILE falls back to FILE.lkg,
+then to safe defaults that refuse every connection, and says so. ``check``
+exits 2 on an invalid file, naming the field. ``run`` exits 3 when the console
+asked for a reboot (a service manager restarts it).
 """
 
 import argparse
@@ -63,8 +70,19 @@ def _hostport(s, what):
     return host.strip("[]"), int(port)
 
 
+def quick_relay_doc(args):
+    """The one-route document of ``run --listen ... --plaintext --backend ...``."""
+    host, port = _hostport(args.listen, "--listen")
+    if not args.plaintext:
+        raise ConfigError("--plaintext", "TLS listeners are not available yet; pass --plaintext to accept ws://")
+    return {
+        "listen": [{"host": host, "port": port, "plaintext": True}],
+        "routes": [{"path": "/", "match": "prefix", "backend": {"url": args.backend}}],
+    }
+
+
 def build_config(args):
-    """The Config for ``run``: from --config, or from --listen/--backend for a quick relay."""
+    """The Config for ``check`` (and a quick relay): strict, raises ConfigError."""
     board = load_board(args.board)
     if args.config:
         if args.listen or args.backend:
@@ -77,22 +95,69 @@ def build_config(args):
         return parse(doc, board)
     if not (args.listen and args.backend):
         raise ConfigError("--config", "missing: give --config FILE, or --listen HOST:PORT --backend URL")
-    host, port = _hostport(args.listen, "--listen")
-    if not args.plaintext:
-        raise ConfigError("--plaintext", "TLS listeners are not available yet; pass --plaintext to accept ws://")
-    doc = {
-        "listen": [{"host": host, "port": port, "plaintext": True}],
-        "routes": [{"path": "/", "match": "prefix", "backend": {"url": args.backend}}],
-    }
-    return parse(doc, board)
+    return parse(quick_relay_doc(args), board)
 
 
-async def _run(cfg, log_level):
+def open_store(args, board):
+    """(store, Config, document, source, notes) for ``run``."""
+    from edgegate.config.store import ConfigStore, MemoryStorage
+
+    if args.config:
+        if args.listen or args.backend:
+            raise ConfigError("--config", "give either --config or --listen/--backend, not both")
+        from edgegate.gateway.files import FileStorage
+
+        path = os.path.abspath(args.config)
+        store = ConfigStore(FileStorage(os.path.dirname(path)), os.path.basename(path))
+        cfg, doc, source, notes = store.load(board)
+        return store, cfg, doc, source, notes
+    if not (args.listen and args.backend):
+        raise ConfigError("--config", "missing: give --config FILE, or --listen HOST:PORT --backend URL")
+    doc = quick_relay_doc(args)
+    cfg = parse(doc, board)
+    store = ConfigStore(MemoryStorage(), "quick-relay.json")
+    return store, cfg, doc, "config", ["quick relay: console commits are not persisted"]
+
+
+async def _run(args, board, store, cfg, doc, source, notes):
+    from edgegate.config.session import ConfigSession
+    from edgegate.console.shell import Shell
+    from edgegate.gateway.box import Box
+    from edgegate.gateway.console_io import open_port, serial_console
     from edgegate.gateway.log import Log
     from edgegate.gateway.server import Gateway
 
-    gw = Gateway(cfg, Log(log_level))
+    log = Log(args.log_level)
+    gw = Gateway(cfg, log)
+    reboot = []
+
+    def on_reboot():
+        reboot.append(True)
+        gw.drain()
+
+    box = Box(gw, None, notes, on_reboot)
+    box.cs = ConfigSession(board, store, box.apply_config, doc, source)
+    level = "info" if source == "config" else "warn"
+    log.emit(level, "config_loaded", source=source, notes=notes)
+    port_name = args.console
+    if port_name is None:
+        port_name = board.get("serial_device", "none") if args.config else "none"
+    console = None
+    if port_name != "none":
+        try:
+            port = open_port(port_name, args.baud)
+        except (OSError, ImportError, ValueError) as e:
+            log.error("console_unavailable", port=port_name, error=str(e))
+        else:
+            c = cfg.console
+            shell = Shell(box, max_failures=c.max_failures, lockout_ms=c.lockout_ms,
+                          idle_logout_ms=c.idle_logout_ms)
+            log.info("console_port", port=port.name)
+            console = aio.create_task(serial_console(shell, port, log))
     await gw.serve_forever()
+    if console is not None:
+        console.cancel()
+    return 3 if reboot else 0
 
 
 async def _echo(host, port, max_message_bytes):
@@ -114,6 +179,14 @@ def main(argv=None):
     r.add_argument("--backend", help="ws:// URL of the backend for a quick relay")
     r.add_argument("--plaintext", action="store_true", help="accept ws:// (required until TLS)")
     r.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
+    r.add_argument("--console", help="serial console: a pyserial port, 'pty' (simulator) or 'none'"
+                                     " (default: the board's serial_device with --config, else none)")
+    r.add_argument("--baud", type=int, default=115200)
+    k = sub.add_parser("console", help="the technician's terminal on a box's serial console")
+    k.add_argument("--port", required=True, help="serial device or pyserial URL, e.g. /dev/ttyUSB0")
+    k.add_argument("--baud", type=int, default=115200)
+    sub.add_parser("schema", help="print the config document's JSON Schema")
+    sub.add_parser("hash-password", help="read a console password, print its hash for console.password_hash")
     e = sub.add_parser("echo", help="run the demo echo backend")
     e.add_argument("--listen", default="127.0.0.1:9000")
     e.add_argument("--max-message-bytes", type=int, default=1 << 20)
@@ -125,7 +198,30 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         if args.cmd == "run":
-            aio.run(_run(build_config(args), args.log_level))
+            board = load_board(args.board)
+            return aio.run(_run(args, board, *open_store(args, board)))
+        elif args.cmd == "console":
+            from edgegate.gateway.terminal import terminal
+
+            return terminal(args.port, args.baud)
+        elif args.cmd == "schema":
+            from edgegate.config.schema import schema
+
+            print(json.dumps(schema(), indent=2, sort_keys=True))
+        elif args.cmd == "hash-password":
+            from edgegate.config.secrets import MIN_PASSWORD_CHARS, hash_password
+
+            if sys.stdin.isatty():
+                import getpass
+
+                pw = getpass.getpass("console password: ")
+                if getpass.getpass("again: ") != pw:
+                    raise ConfigError("password", "the two entries differ")
+            else:
+                pw = sys.stdin.readline().rstrip("\r\n")
+            if len(pw) < MIN_PASSWORD_CHARS:
+                raise ConfigError("password", "under %d characters" % MIN_PASSWORD_CHARS)
+            print(hash_password(pw))
         elif args.cmd == "echo":
             host, port = _hostport(args.listen, "--listen")
             aio.run(_echo(host, port, args.max_message_bytes))

@@ -60,8 +60,28 @@ def test_check_names_the_invalid_field(tmp_path, doc, path):
     r = _edgegate("check", str(f))
     assert r.returncode == 2
     assert ("config refused: %s:" % path) in r.stderr, r.stderr
-    run = _edgegate("run", "--config", str(f))
-    assert run.returncode == 2 and path in run.stderr
+
+
+def test_run_with_an_invalid_config_falls_back_to_safe_defaults_and_says_why(tmp_path):
+    f = tmp_path / "box.json"
+    f.write_text(json.dumps({"listen": [{"port": 8080, "plaintext": True}], "routes": [
+        {"path": "/", "backend": {"url": "http://x"}}]}))
+    p = subprocess.Popen([procs.PY, "-m", "edgegate", "run", "--config", str(f), "--console", "none"],
+                         cwd=procs.ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        import time
+
+        deadline = time.monotonic() + 10
+        line = ""
+        while time.monotonic() < deadline and "config_loaded" not in line:
+            line = p.stderr.readline()
+        rec = json.loads(line)
+        assert rec["source"] == "safe-defaults"
+        assert any("routes[0].backend.url" in n for n in rec["notes"]), rec
+    finally:
+        p.terminate()
+        p.wait(10)
+    assert p.returncode == 0
 
 
 def test_check_accepts_the_simulator_config():

@@ -5,4 +5,4 @@ message names the offending path (``routes[2].backend.url: ...``). Callers
 read files; this package only sees dicts and text.
 """
 
-from .model import Config, ConfigError, Listener, Route, parse, parse_ws_url  # noqa: F401
+from .model import Config, ConfigError, Listener, Route, parse, parse_ws_url, safe_defaults  # noqa: F401

@@ -60,13 +60,27 @@ class Route:
         return "Route(%s%s -> %s)" % (self.path, "" if self.exact else "*", self.backend_url)
 
 
+class Console:
+    """Console login settings; ``password_hash`` None means nobody can log in."""
+
+    def __init__(self, password_hash, max_failures, lockout_ms, idle_logout_ms):
+        self.password_hash = password_hash
+        self.max_failures = max_failures
+        self.lockout_ms = lockout_ms
+        self.idle_logout_ms = idle_logout_ms
+
+
+CONSOLE_DEFAULTS = {"max_failures": 5, "lockout_ms": 60000, "idle_logout_ms": 600000}
+
+
 class Config:
-    def __init__(self, board, listeners, routes, limits, timeouts):
+    def __init__(self, board, listeners, routes, limits, timeouts, console=None):
         self.board = board
         self.listeners = listeners
         self.routes = routes
         self.limits = limits
         self.timeouts = timeouts
+        self.console = console or Console(None, 5, 60000, 600000)
 
     def route_for(self, path):
         """The route a path selects: an exact match first, then the longest prefix."""
@@ -156,13 +170,39 @@ def _route(v, path):
         raise ConfigError(path + ".backend.url", str(e)) from None
 
 
+def _console(v):
+    _expect_dict(v, "console", ("password_hash",) + tuple(CONSOLE_DEFAULTS))
+    ph = v.get("password_hash")
+    if ph is not None:
+        from .secrets import parse_hash
+
+        try:
+            parse_hash(ph)
+        except ValueError as e:
+            raise ConfigError("console.password_hash", str(e)) from None
+    vals = dict(CONSOLE_DEFAULTS)
+    for k in CONSOLE_DEFAULTS:
+        if k in v:
+            vals[k] = _int(v[k], "console." + k, 1, 86400000)
+    return Console(ph, vals["max_failures"], vals["lockout_ms"], vals["idle_logout_ms"])
+
+
+def safe_defaults(board):
+    """What a box runs when no stored config is usable: no listener, no route (deny all)."""
+    lim = dict(_limits.LIMIT_DEFAULTS)
+    lim.update(board.get("limits", {}))
+    _limits.derive(lim, board.get("mem_budget_bytes", 64 << 20))
+    tmo = dict(_limits.TIMEOUT_DEFAULTS)
+    return Config(board.get("name", "?"), [], [], lim, tmo)
+
+
 def parse(doc, board):
     """Validate ``doc`` (a dict) for ``board`` (a profile dict) and return a Config.
 
     Raises:
         ConfigError: naming the first invalid field.
     """
-    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts"))
+    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console"))
     ls = doc.get("listen")
     if not isinstance(ls, list) or not ls:
         raise ConfigError("listen", "must be a non-empty list")
@@ -189,4 +229,5 @@ def parse(doc, board):
     _expect_dict(t_over, "timeouts", tuple(tmo))
     for k, v in t_over.items():
         tmo[k] = _int(v, "timeouts." + k, 1, 86400000)
-    return Config(board.get("name", "?"), listeners, routes, lim, tmo)
+    console = _console(doc.get("console", {}))
+    return Config(board.get("name", "?"), listeners, routes, lim, tmo, console)

@@ -1,13 +1,17 @@
-"""The gateway: listeners, the fixed session table, the reaper, and the drain on SIGTERM.
+"""The gateway: listeners, the fixed session table, bans, the reaper, live reconfiguration, the drain.
 
 At most ``limits.max_conns`` sessions exist; a connection beyond that gets 503
 at once. A reaper task wakes every ``_TICK_MS`` to apply each session's idle,
 keepalive and close deadlines, so no per-frame timers exist. On SIGTERM the
 listeners close, every session gets close 1001, and the process waits at most
-``timeouts.drain_ms`` for them to finish.
+``timeouts.drain_ms`` for them to finish. ``apply(cfg)`` puts a committed config
+into service without dropping anyone: new listeners open, removed ones stop
+accepting, new sessions get the new routes and limits, and sessions whose
+route is gone are closed with 1001.
 """
 
-from edgegate.rt import aio, const, net, ticks_ms
+from edgegate.policy.bans import BanTable
+from edgegate.rt import aio, const, net, ticks_add, ticks_ms
 from edgegate.ws.buffer import RingPool
 from edgegate.ws.handshake import response_error
 
@@ -15,6 +19,15 @@ from .log import Log
 from .session import Session, linger_close
 
 _TICK_MS = const(200)
+_MAX_BANS = const(1024)
+
+
+def _route_key(r):
+    return (r.path, r.exact, r.backend_url)
+
+
+def _listener_key(ln):
+    return (ln.host, ln.port, ln.plaintext)
 
 
 class Gateway:
@@ -32,23 +45,84 @@ class Gateway:
         lim = cfg.limits
         self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
         self.rings = net.Lender(self.pool)
+        self.bans = BanTable(_MAX_BANS)
+        self.listening = {}  # listener key -> server
+        self.started_ms = ticks_ms()
+        self.applied = 0
 
     async def start(self):
         """Open every listener; ``addresses`` then holds the bound (host, port)s."""
         lim = self.cfg.limits
         for ln in self.cfg.listeners:
-            srv = await net.serve(ln.host, ln.port, self._on_client, self.rings,
-                                  high_water=lim["write_buffer_bytes"])
-            self.servers.append(srv)
-            for s in srv.sockets:
-                self.addresses.append(s.getsockname()[:2])
+            await self._listen(ln)
         self._reaper = aio.create_task(self._reap())
         self.log.info("listening", addresses=["%s:%d" % a for a in self.addresses],
                       board=self.cfg.board, max_conns=lim["max_conns"], ring_pool_rings=lim["ring_pool_rings"],
                       routes=[r.path for r in self.cfg.routes])
 
+    async def _listen(self, ln):
+        srv = await net.serve(ln.host, ln.port, self._on_client, self.rings,
+                              high_water=self.cfg.limits["write_buffer_bytes"])
+        self.servers.append(srv)
+        self.listening[_listener_key(ln)] = srv
+        for s in srv.sockets:
+            self.addresses.append(s.getsockname()[:2])
+
+    async def apply(self, cfg):
+        """Put ``cfg`` into service for new connections; live sessions stay up
+        unless their route was removed (closed with 1001, "route removed")."""
+        old = self.cfg
+        self.cfg = cfg
+        lim, olim = cfg.limits, old.limits
+        if (lim["rx_ring_bytes"], lim["ring_pool_rings"]) != (olim["rx_ring_bytes"], olim["ring_pool_rings"]):
+            self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
+            self.rings.set_pool(self.pool)
+        want = {_listener_key(ln): ln for ln in cfg.listeners}
+        for key in [k for k in self.listening if k not in want]:
+            srv = self.listening.pop(key)
+            srv.close()
+            self.servers.remove(srv)
+            self.addresses = [a for a in self.addresses if a[1] != key[1]]
+        opened = []
+        for key, ln in want.items():
+            if key not in self.listening:
+                try:
+                    await self._listen(ln)
+                    opened.append("%s:%d" % (ln.host, ln.port))
+                except OSError as e:
+                    self.log.error("listen_failed", address="%s:%d" % (ln.host, ln.port), error=str(e))
+        keep = set(_route_key(r) for r in cfg.routes)
+        drained = 0
+        for s in list(self.sessions.values()):
+            if s.route is not None and _route_key(s.route) not in keep:
+                s.start_close(1001, "route removed")
+                drained += 1
+        self.applied += 1
+        self.log.info("config_applied", listeners=len(self.listening), opened=opened,
+                      routes=[r.path for r in cfg.routes], max_conns=lim["max_conns"], drained=drained)
+        return drained
+
+    def kick(self, sid, code=1008, reason="closed by operator"):
+        """Close session ``sid``; False if there is no such session."""
+        s = self.sessions.get(sid)
+        if s is None:
+            return False
+        self.log.info("kick", id=sid, peer=s.peer)
+        s.kick(code, reason)
+        return True
+
+    def ban(self, addr, seconds, reason="console"):
+        now = ticks_ms()
+        self.bans.ban(addr, ticks_add(now, seconds * 1000), reason, now)
+        self.log.info("ban", address=addr, seconds=seconds, reason=reason)
+
     async def _on_client(self, stream):
         self.log.count("accepted")
+        if self.bans.banned(stream.peer[0], ticks_ms()):
+            self.log.count("rejected_banned")
+            stream.write(response_error(403))
+            await linger_close(stream)
+            return
         if self.draining or len(self.sessions) >= self.cfg.limits["max_conns"]:
             self.log.count("rejected_503")
             stream.write(response_error(503, (("Retry-After", "1"),)))

@@ -39,11 +39,13 @@ def _flush(stream, conn):
 
 
 class Session:
-    __slots__ = ("gw", "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
+    __slots__ = ("gw", "cfg", "rings", "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
                  "started", "client_seen", "pinged", "close_started", "frames", "bytes")
 
     def __init__(self, gw, stream, sid):
         self.gw = gw
+        self.cfg = gw.cfg  # a commit applies to new sessions; this one keeps what it started with
+        self.rings = gw.rings
         self.id = sid
         self.client = stream
         self.backend = None
@@ -66,7 +68,7 @@ class Session:
         gw = self.gw
         try:
             try:
-                req = await aio.wait_for(self._read_upgrade(), gw.cfg.timeouts["handshake_ms"] / 1000)
+                req = await aio.wait_for(self._read_upgrade(), self.cfg.timeouts["handshake_ms"] / 1000)
             except aio.TimeoutError:
                 await self._reject(408, (), "handshake timeout")
                 return
@@ -95,7 +97,7 @@ class Session:
                             client_close=self.cconn.close_rcvd, ms=ticks_diff(ticks_ms(), self.started))
 
     async def _read_upgrade(self):
-        lim = self.gw.cfg.limits
+        lim = self.cfg.limits
         client = self.client
         while True:
             if await client.fill() == 0:
@@ -117,7 +119,7 @@ class Session:
             # The listeners are closed: a request finished now is refused like a new connection.
             await self._reject(503, (("Retry-After", "1"),), "draining")
             return
-        route = gw.cfg.route_for(req.path)
+        route = self.cfg.route_for(req.path)
         if route is None:
             await self._reject(404, (), "no route")
             return
@@ -125,8 +127,8 @@ class Session:
         self.state = CONNECTING
         try:
             self.backend, protocol = await aio.wait_for(
-                open_backend(route, req, gw.cfg.limits, self.client.peer[0], gw.rings),
-                gw.cfg.timeouts["backend_connect_ms"] / 1000,
+                open_backend(route, req, self.cfg.limits, self.client.peer[0], self.rings),
+                self.cfg.timeouts["backend_connect_ms"] / 1000,
             )
         except aio.TimeoutError:
             await self._reject(504, (), "backend timeout")
@@ -134,7 +136,7 @@ class Session:
         except HandshakeError as e:
             await self._reject(e.status, (), str(e))
             return
-        lim = gw.cfg.limits
+        lim = self.cfg.limits
         self.cconn = Connection(False, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rx=self.client.rx,
                                 defer_fail_close=True, own_rx=False, raw_binary=True)
@@ -162,7 +164,7 @@ class Session:
 
     async def _pump(self, src, sconn, dst, dconn, to_backend):
         try:
-            high = self.gw.cfg.limits["write_buffer_bytes"]
+            high = self.cfg.limits["write_buffer_bytes"]
             while True:
                 sconn.rx = src.rx
                 sconn.receive_buffered()
@@ -257,6 +259,13 @@ class Session:
             self.state = CLOSING
             self.close_started = ticks_ms()
 
+    def kick(self, code, reason):
+        """Operator's close: a session not yet relaying is simply cut."""
+        if self.state in (RELAY, CLOSING):
+            self.start_close(code, reason)
+        else:
+            self.client.abort()
+
     def start_close(self, code, reason):
         """Close both sides with ``code`` (idle timeout, drain, kick)."""
         if self.cconn is not None and self.cconn.can_send:
@@ -289,7 +298,7 @@ class Session:
 
     def tick(self, now):
         """Apply idle, keepalive and close deadlines at time ``now`` (ms)."""
-        t = self.gw.cfg.timeouts
+        t = self.cfg.timeouts
         if self.state == RELAY:
             quiet = ticks_diff(now, self.client_seen)
             if quiet > t["idle_ms"]:

@@ -6,7 +6,8 @@ clock (``ticks_ms``, ``ticks_diff``, ``ticks_add``), ``json_loads``/``json_dumps
 ``rand_bytes``, ``find`` (substring search in a buffer range), ``alloc_buffer``
 (a fixed-size zeroed buffer that gives its memory back when dropped) and
 ``utf8_decoder`` (an incremental strict UTF-8 decoder factory, or ``None`` where
-the runtime has none and the core falls back to its own state machine).
+the runtime has none and the core falls back to its own state machine),
+``pbkdf2_sha256`` and ``const_eq`` (constant-time comparison of secrets).
 """
 
 try:
@@ -107,6 +108,34 @@ if IS_MICROPYTHON:  # pragma: no cover - MicroPython
 
     utf8_decoder = None
 
+    import hashlib as _hashlib
+
+    def _hmac_sha256(key, msg):
+        if len(key) > 64:
+            key = _hashlib.sha256(key).digest()
+        key = key + b"\x00" * (64 - len(key))
+        inner = _hashlib.sha256(bytes(k ^ 0x36 for k in key) + msg).digest()
+        return _hashlib.sha256(bytes(k ^ 0x5C for k in key) + inner).digest()
+
+    def pbkdf2_sha256(password, salt, iterations):
+        """PBKDF2-HMAC-SHA256 (RFC 8018) of bytes, 32-byte result (one block)."""
+        u = _hmac_sha256(password, salt + b"\x00\x00\x00\x01")
+        out = bytearray(u)
+        for _ in range(iterations - 1):
+            u = _hmac_sha256(password, u)
+            for i in range(32):
+                out[i] ^= u[i]
+        return bytes(out)
+
+    def const_eq(a, b):
+        """Compare two byte strings in time independent of where they differ."""
+        if len(a) != len(b):
+            return False
+        d = 0
+        for i in range(len(a)):
+            d |= a[i] ^ b[i]
+        return d == 0
+
 else:  # pragma: no cover - CPython (covered by every CPython test run)
     from codecs import getincrementaldecoder as _gid
 
@@ -177,6 +206,17 @@ else:  # pragma: no cover - CPython (covered by every CPython test run)
             return bytearray(n)
 
     _utf8 = _gid("utf-8")
+
+    from hashlib import pbkdf2_hmac as _pbkdf2_hmac
+    from hmac import compare_digest as _compare_digest
+
+    def pbkdf2_sha256(password, salt, iterations):
+        """PBKDF2-HMAC-SHA256 (RFC 8018) of bytes, 32-byte result."""
+        return _pbkdf2_hmac("sha256", password, salt, iterations)
+
+    def const_eq(a, b):
+        """Compare two byte strings in time independent of where they differ."""
+        return _compare_digest(bytes(a), bytes(b))
 
     def utf8_decoder():
         """A fresh strict incremental UTF-8 decoder (``decode(data, final)``)."""

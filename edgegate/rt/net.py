@@ -120,22 +120,27 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
                 self.overflow += 1
                 from edgegate.ws.buffer import RxBuffer
 
-                rx = RxBuffer(self.pool.ring_bytes)
-                rx.overflow = True
+                rx = RxBuffer(self.pool.ring_bytes)  # owner None: counted as overflow
             self.idle.discard(stream)
             if self.pool.available == 0 and not self.starved:
                 self._starve()
             return rx
 
         def give_back(self, stream, rx):
-            if rx.overflow:
+            if rx.owner is None:
                 self.overflow -= 1
             else:
-                self.pool.give(rx)
+                rx.owner.give(rx)  # the pool it came from, even if a commit replaced it since
             if not stream.closed:
                 self.idle.add(stream)
                 if self.starved:
                     self._feed()
+
+        def set_pool(self, pool):
+            """Lend from ``pool`` from now on (a commit changed the ring size or count)."""
+            self.pool = pool
+            if self.starved and pool.available > 0:
+                self._feed()
 
         def joined(self, stream):
             self.idle.add(stream)

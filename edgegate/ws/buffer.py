@@ -13,7 +13,7 @@ from edgegate.rt import alloc_buffer
 class RxBuffer:
     """A ``size``-byte receive buffer; ``need`` is the length of the unit in progress."""
 
-    __slots__ = ("size", "buf", "mv", "start", "end", "need", "overflow")
+    __slots__ = ("size", "buf", "mv", "start", "end", "need", "owner")
 
     def __init__(self, size):
         if size <= 0:
@@ -24,7 +24,7 @@ class RxBuffer:
         self.start = 0
         self.end = 0
         self.need = 0
-        self.overflow = False  # lent beyond a pool's bound (see edgegate.rt.net)
+        self.owner = None  # the RingPool that lent it, if any
 
     def __len__(self):
         return self.end - self.start
@@ -111,6 +111,7 @@ class RingPool:
             rx = self._free.pop()
         elif self.allocated < self.max_rings:
             rx = RxBuffer(self.ring_bytes)
+            rx.owner = self
             self.allocated += 1
         else:
             return None

@@ -1,0 +1,1 @@
+"""Admission and message policy (portable, no I/O): decisions from facts and ``now_ms``."""
