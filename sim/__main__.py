@@ -40,6 +40,8 @@ def _wait_port(host, port, proc, timeout=10):
 
 def _port_free(host, port):
     with socket.socket() as s:
+        # As the servers do: connections of a previous run in TIME-WAIT do not hold the port.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
             return True
