@@ -118,7 +118,7 @@ def flatten(doc, prefix=(), out=None):
     elif isinstance(doc, list) and doc:
         for i, v in enumerate(doc):
             flatten(v, prefix + (i,), out)
-    else:
+    elif prefix or not isinstance(doc, (dict, list)):  # an empty document has no leaves
         out.append((format_path(prefix), doc))
     return out
 
