@@ -24,7 +24,7 @@ import os  # noqa: E402
 
 from tests.portable import print_exception, run_module  # noqa: E402
 
-PACKAGES = ("ws", "rt", "config")
+PACKAGES = ("ws", "rt", "config", "console")
 MARKER = "from tests.portable import"
 
 
