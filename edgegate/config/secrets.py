@@ -39,7 +39,7 @@ def parse_hash(stored):
     try:
         salt = binascii.a2b_base64(parts[2])
         digest = binascii.a2b_base64(parts[3])
-    except (ValueError, binascii.Error):
+    except ValueError:  # binascii.Error is a ValueError; MicroPython has no binascii.Error
         raise ValueError("salt or hash is not base64") from None
     if len(salt) < 8 or len(digest) != 32:
         raise ValueError("salt under 8 bytes or hash not 32 bytes")
