@@ -45,7 +45,8 @@ class LineDiscipline:
                 self._overlong = False
                 if b == _ETX:
                     out += b"^C\r\n"
-                    out += render([self.shell.prompt] if self.shell.prompt else [])
+                    p = self.shell.prompt
+                    out += render([p] if p else [], p)
             elif b < 32:
                 continue
             elif self._overlong:
