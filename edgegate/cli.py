@@ -74,7 +74,8 @@ def quick_relay_doc(args):
     """The one-route document of ``run --listen ... --plaintext --backend ...``."""
     host, port = _hostport(args.listen, "--listen")
     if not args.plaintext:
-        raise ConfigError("--plaintext", "TLS listeners are not available yet; pass --plaintext to accept ws://")
+        raise ConfigError("--plaintext", "missing: the quick relay serves ws:// only when --plaintext says so"
+                          " (TLS listeners: a config with listen[].tls)")
     return {
         "listen": [{"host": host, "port": port, "plaintext": True}],
         "routes": [{"path": "/", "match": "prefix", "backend": {"url": args.backend}}],
@@ -136,7 +137,7 @@ async def _run(args, board, store, cfg, doc, source, notes):
         gw.drain()
 
     box = Box(gw, None, notes, on_reboot)
-    box.cs = ConfigSession(board, store, box.apply_config, doc, source)
+    box.cs = ConfigSession(board, store, box.apply_config, doc, source, prepare=box.prepare_config)
     level = "info" if source == "config" else "warn"
     log.emit(level, "config_loaded", source=source, notes=notes)
     port_name = args.console
@@ -154,9 +155,16 @@ async def _run(args, board, store, cfg, doc, source, notes):
                           idle_logout_ms=c.idle_logout_ms)
             log.info("console_port", port=port.name)
             console = aio.create_task(serial_console(shell, port, log))
-    await gw.serve_forever()
-    if console is not None:
-        console.cancel()
+    from edgegate.gateway.tls import TlsError
+
+    try:
+        await gw.serve_forever()
+    except TlsError as e:
+        print("edgegate: tls: %s" % e, file=sys.stderr)
+        return 2
+    finally:
+        if console is not None:
+            console.cancel()
     return 3 if reboot else 0
 
 
@@ -186,6 +194,11 @@ def main(argv=None):
     k.add_argument("--port", required=True, help="serial device or pyserial URL, e.g. /dev/ttyUSB0")
     k.add_argument("--baud", type=int, default=115200)
     sub.add_parser("schema", help="print the config document's JSON Schema")
+    ct = sub.add_parser("certs", help="host-side certificate tools")
+    ct.add_argument("what", choices=["dev"], help="dev: a development CA, server and client certificates")
+    ct.add_argument("dir", help="directory to write them into")
+    ct.add_argument("--name", action="append", help="server name or address (repeatable; default localhost, "
+                                                     "127.0.0.1, ::1)")
     sub.add_parser("hash-password", help="read a console password, print its hash for console.password_hash")
     e = sub.add_parser("echo", help="run the demo echo backend")
     e.add_argument("--listen", default="127.0.0.1:9000")
@@ -204,6 +217,11 @@ def main(argv=None):
             from edgegate.gateway.terminal import terminal
 
             return terminal(args.port, args.baud)
+        elif args.cmd == "certs":
+            from edgegate.tools.certs import make_dev_certs
+
+            for p in make_dev_certs(args.dir, tuple(args.name) if args.name else ("localhost", "127.0.0.1", "::1")):
+                print(p)
         elif args.cmd == "schema":
             from edgegate.config.schema import schema
 

@@ -47,7 +47,7 @@ def test_run_without_config_or_backend_is_refused():
 
 
 @pytest.mark.parametrize("doc, path", [
-    ({"listen": [{"port": 8080}]}, "listen[0].plaintext"),
+    ({"listen": [{"port": 8080}]}, "listen[0].tls"),
     ({"listen": [{"port": 8080, "plaintext": True}], "routes": [{"path": "/", "backend": {"url": "http://x"}}]},
      "routes[0].backend.url"),
     ({"listen": [{"port": 8080, "plaintext": True}], "limits": {"max_conns": 10 ** 6}}, "limits.max_conns"),

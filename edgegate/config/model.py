@@ -1,8 +1,9 @@
 """The configuration document: listeners, routes, limits and timeouts, checked field by field.
 
 Unknown keys, wrong types, out-of-range numbers and unusable URLs are errors
-naming their path. Listeners are TLS unless ``plaintext: true`` is written, and
-until TLS lands a listener without it is refused (deny by default).
+naming their path. A listener is TLS (``tls: {...}``) unless ``plaintext: true``
+is written; one with neither is refused (deny by default). Certificate and key
+files are named here and read by the I/O layer, which reports a bad file by name.
 """
 
 from edgegate.ws.errors import EdgegateError
@@ -18,24 +19,61 @@ class ConfigError(EdgegateError):
         self.path = path
 
 
+class SniEntry:
+    def __init__(self, names, cert, key):
+        self.names = names
+        self.cert = cert
+        self.key = key
+
+
+class TlsSettings:
+    """A listener's TLS: which engine, its certificate(s), and client certificates."""
+
+    def __init__(self, backend, cert, key, sni, client_ca, client_cert, handshake_ms):
+        self.backend = backend
+        self.cert = cert
+        self.key = key
+        self.sni = sni
+        self.client_ca = client_ca
+        self.client_cert = client_cert
+        self.handshake_ms = handshake_ms
+
+    def key_tuple(self):
+        return (self.backend, self.cert, self.key, self.client_ca, self.client_cert, self.handshake_ms,
+                tuple((tuple(e.names), e.cert, e.key) for e in self.sni))
+
+
+class BackendTls:
+    """How a wss:// backend is verified: a CA bundle and the name its certificate must carry."""
+
+    def __init__(self, ca, server_name):
+        self.ca = ca
+        self.server_name = server_name
+
+
 class Listener:
-    def __init__(self, host, port, plaintext):
+    def __init__(self, host, port, plaintext, tls=None):
         self.host = host
         self.port = port
         self.plaintext = plaintext
+        self.tls = tls
+
+    def key(self):
+        return (self.host, self.port, self.plaintext, self.tls.key_tuple() if self.tls else None)
 
     def __repr__(self):
-        return "Listener(%s:%d%s)" % (self.host, self.port, " plaintext" if self.plaintext else "")
+        return "Listener(%s:%d%s)" % (self.host, self.port, " plaintext" if self.plaintext else " tls")
 
 
 class Route:
     """A path (exact or prefix) and the backend it relays to."""
 
-    def __init__(self, path, exact, backend_url):
+    def __init__(self, path, exact, backend_url, backend_tls=None):
         self.path = path
         self.exact = exact
         self.backend_url = backend_url
         self.backend_host, self.backend_port, self.backend_path = parse_ws_url(backend_url)
+        self.backend_tls = backend_tls  # set for wss:// backends
 
     def matches(self, path):
         if self.exact:
@@ -95,10 +133,11 @@ class Config:
 
 
 def parse_ws_url(url):
-    """Return (host, port, path) of a ws:// URL, or raise ValueError."""
-    if not isinstance(url, str) or not url.startswith("ws://"):
-        raise ValueError("not a ws:// URL (wss:// backends arrive with TLS)")
-    rest = url[5:]
+    """Return (host, port, path) of a ws:// or wss:// URL, or raise ValueError."""
+    if not isinstance(url, str) or not (url.startswith("ws://") or url.startswith("wss://")):
+        raise ValueError("not a ws:// or wss:// URL")
+    secure = url.startswith("wss://")
+    rest = url[6:] if secure else url[5:]
     i = rest.find("/")
     hostport, path = (rest, "/") if i < 0 else (rest[:i], rest[i:])
     if hostport.startswith("["):
@@ -114,7 +153,7 @@ def parse_ws_url(url):
             raise ValueError("bad port")
         port = int(portpart[1:])
     else:
-        port = 80
+        port = 443 if secure else 80
     if not host or not 0 < port < 65536:
         raise ValueError("bad host or port")
     for c in path:
@@ -137,8 +176,53 @@ def _int(v, path, lo, hi):
     return v
 
 
+def _str(v, path):
+    if not isinstance(v, str) or not v:
+        raise ConfigError(path, "must be a non-empty string")
+    return v
+
+
+def _tls(v, path):
+    _expect_dict(v, path, ("backend", "cert", "key", "sni", "client_ca", "client_cert", "handshake_ms"))
+    backend = v.get("backend", "mbedtls")
+    if backend not in ("mbedtls", "ssl"):
+        raise ConfigError(path + ".backend", "must be mbedtls or ssl")
+    for k in ("cert", "key"):
+        if k not in v:
+            raise ConfigError(path + "." + k, "missing")
+    cert = _str(v["cert"], path + ".cert")
+    key = _str(v["key"], path + ".key")
+    client_cert = v.get("client_cert", "none")
+    if client_cert not in ("none", "optional", "required"):
+        raise ConfigError(path + ".client_cert", "must be none, optional or required")
+    if client_cert == "optional" and backend == "mbedtls":
+        raise ConfigError(path + ".client_cert",
+                          "optional needs backend ssl (python-mbedtls verifies either required or none)")
+    client_ca = v.get("client_ca")
+    if client_cert != "none" and client_ca is None:
+        raise ConfigError(path + ".client_ca", "missing: client certificates are verified against it")
+    if client_ca is not None:
+        _str(client_ca, path + ".client_ca")
+    hs = _int(v.get("handshake_ms", 5000), path + ".handshake_ms", 1, 600000)
+    sni = []
+    entries = v.get("sni", [])
+    if not isinstance(entries, list):
+        raise ConfigError(path + ".sni", "must be a list")
+    for i, e in enumerate(entries):
+        p = "%s.sni[%d]" % (path, i)
+        _expect_dict(e, p, ("names", "cert", "key"))
+        names = e.get("names")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise ConfigError(p + ".names", "must be a non-empty list of names")
+        for k in ("cert", "key"):
+            if k not in e:
+                raise ConfigError(p + "." + k, "missing")
+        sni.append(SniEntry(names, _str(e["cert"], p + ".cert"), _str(e["key"], p + ".key")))
+    return TlsSettings(backend, cert, key, sni, client_ca, client_cert, hs)
+
+
 def _listener(v, path):
-    _expect_dict(v, path, ("host", "port", "plaintext"))
+    _expect_dict(v, path, ("host", "port", "plaintext", "tls"))
     host = v.get("host", "127.0.0.1")
     if not isinstance(host, str) or not host:
         raise ConfigError(path + ".host", "must be a non-empty string")
@@ -148,9 +232,12 @@ def _listener(v, path):
     plaintext = v.get("plaintext", False)
     if type(plaintext) is not bool:
         raise ConfigError(path + ".plaintext", "must be true or false")
-    if not plaintext:
-        raise ConfigError(path + ".plaintext", "TLS listeners are not available yet; set plaintext: true to accept ws://")
-    return Listener(host, port, plaintext)
+    tls = v.get("tls")
+    if plaintext and tls is not None:
+        raise ConfigError(path + ".tls", "set, but plaintext is true: choose one")
+    if not plaintext and tls is None:
+        raise ConfigError(path + ".tls", "missing: a listener is TLS unless plaintext: true is written")
+    return Listener(host, port, plaintext, _tls(tls, path + ".tls") if tls is not None else None)
 
 
 def _route(v, path):
@@ -162,12 +249,25 @@ def _route(v, path):
     if match not in ("prefix", "exact"):
         raise ConfigError(path + ".match", "must be prefix or exact")
     b = v.get("backend")
-    _expect_dict(b, path + ".backend", ("url",))
+    _expect_dict(b, path + ".backend", ("url", "tls"))
     url = b.get("url")
     try:
-        return Route(p, match == "exact", url)
+        route = Route(p, match == "exact", url)
     except ValueError as e:
         raise ConfigError(path + ".backend.url", str(e)) from None
+    t = b.get("tls")
+    tp = path + ".backend.tls"
+    if url.startswith("wss://"):
+        if t is None:
+            raise ConfigError(tp, "missing: a wss:// backend is verified against tls.ca")
+        _expect_dict(t, tp, ("ca", "server_name"))
+        if "ca" not in t:
+            raise ConfigError(tp + ".ca", "missing")
+        name = t.get("server_name", route.backend_host)
+        route.backend_tls = BackendTls(_str(t["ca"], tp + ".ca"), _str(name, tp + ".server_name"))
+    elif t is not None:
+        raise ConfigError(tp, "set, but the backend is ws:// (plaintext)")
+    return route
 
 
 def _console(v):

@@ -46,10 +46,13 @@ class ConfigSession:
         doc: the running document (None when running safe defaults).
     """
 
-    def __init__(self, board, store, apply, doc, source="config"):
+    def __init__(self, board, store, apply, doc, source="config", prepare=None):
         self.board = board
         self.store = store
         self.apply = apply
+        # prepare(Config): checks what validation cannot (files named by the
+        # config); raises ConfigError, before anything is written or applied.
+        self.prepare = prepare
         self.running_doc = doc
         self.staged_doc = _copy(doc) if doc is not None else {}
         self.previous_doc = None
@@ -110,6 +113,8 @@ class ConfigSession:
             ConfigError: the staged copy is invalid (nothing changes).
         """
         cfg = parse(self.staged_doc, self.board)
+        if self.prepare is not None:
+            self.prepare(cfg)
         if self.pending_deadline is not None:
             self.confirm(now_ms)
         new = _copy(self.staged_doc)

@@ -15,21 +15,36 @@ def host_header(host, port):
     return h if port == 80 else "%s:%d" % (h, port)
 
 
-async def open_backend(route, req, limits, forwarded_for, rings):
+async def open_backend(route, req, limits, forwarded_for, rings, tls_ctx=None, proto="ws"):
     """Open the backend of ``route`` for upgrade request ``req``.
 
-    ``rings`` lends the receive buffer (see ``edgegate.rt.net``).
+    ``rings`` lends the receive buffer (see ``edgegate.rt.net``); ``tls_ctx``
+    (an Mbed TLS ClientContext) makes it wss://, verified against the route's
+    CA with its pinned server name. ``proto`` is the client's scheme (ws/wss).
     Returns (stream, chosen sub-protocol or None).
     Raises:
         HandshakeError: status 502 when the backend is unreachable or refuses.
     """
+    kw = {}
+    if tls_ctx is not None:
+        from .tls import MbedTlsStream
+
+        kw = {"stream_class": MbedTlsStream, "stream_args": (tls_ctx, route.backend_tls.server_name)}
     try:
-        stream = await net.connect(route.backend_host, route.backend_port, rings, limits["write_buffer_bytes"])
+        stream = await net.connect(route.backend_host, route.backend_port, rings, limits["write_buffer_bytes"],
+                                   **kw)
     except OSError as e:
         raise HandshakeError("backend %s unreachable: %s" % (route.backend_url, e), 502) from None
     try:
+        if tls_ctx is not None:
+            from .tls import TlsError
+
+            try:
+                await stream.handshake()
+            except TlsError as e:
+                raise HandshakeError("backend %s: %s" % (route.backend_url, e), 502) from None
         key = new_key(rt.rand_bytes)
-        headers = [("X-Forwarded-For", forwarded_for), ("X-Forwarded-Proto", "ws")]
+        headers = [("X-Forwarded-For", forwarded_for), ("X-Forwarded-Proto", proto)]
         origin = req.header("origin")
         if origin is not None:
             headers.append(("Origin", origin))

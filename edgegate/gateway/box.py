@@ -18,10 +18,24 @@ class Box(BoxOps):
         self.notes = list(notes)
         self.on_reboot = on_reboot
         self._applying = []
+        self._prepared = None
+
+    # The ConfigSession calls this before a commit is written: TLS files must load.
+    def prepare_config(self, cfg):
+        from edgegate.config import ConfigError
+
+        from .tls import TlsError
+
+        try:
+            self._prepared = (cfg, self.gw.prepare(cfg))
+        except TlsError as e:
+            raise ConfigError("tls", str(e)) from None
 
     # The ConfigSession calls this with each validated Config.
     def apply_config(self, cfg):
-        task = aio.create_task(self.gw.apply(cfg))
+        prepared = self._prepared[1] if self._prepared and self._prepared[0] is cfg else None
+        self._prepared = None
+        task = aio.create_task(self.gw.apply(cfg, prepared))
         self._applying.append(task)
         self._applying = [t for t in self._applying if not t.done()]
 

@@ -15,6 +15,7 @@ from edgegate.rt import aio, const, net, ticks_add, ticks_ms
 from edgegate.ws.buffer import RingPool
 from edgegate.ws.handshake import response_error
 
+from . import tls as _tls
 from .log import Log
 from .session import Session, linger_close
 
@@ -27,7 +28,26 @@ def _route_key(r):
 
 
 def _listener_key(ln):
-    return (ln.host, ln.port, ln.plaintext)
+    return ln.key()
+
+
+def prepare_tls(cfg):
+    """Build every TLS context ``cfg`` needs, reading its files now.
+
+    Returns ({listener key: context}, {route key: client context}).
+    Raises:
+        TlsError: naming the unreadable or invalid file.
+    """
+    listeners = {}
+    for ln in cfg.listeners:
+        if ln.tls is not None:
+            make = _tls.ssl_server_context if ln.tls.backend == "ssl" else _tls.mbedtls_server_context
+            listeners[ln.key()] = make(ln.tls)
+    backends = {}
+    for r in cfg.routes:
+        if r.backend_tls is not None:
+            backends[_route_key(r)] = _tls.mbedtls_client_context(r.backend_tls.ca)
+    return listeners, backends
 
 
 class Gateway:
@@ -49,10 +69,13 @@ class Gateway:
         self.listening = {}  # listener key -> server
         self.started_ms = ticks_ms()
         self.applied = 0
+        self.tls_listeners, self.tls_backends = {}, {}
+        self._holders = {}  # listener key -> ContextHolder (mbedtls listeners)
 
     async def start(self):
         """Open every listener; ``addresses`` then holds the bound (host, port)s."""
         lim = self.cfg.limits
+        self.tls_listeners, self.tls_backends = prepare_tls(self.cfg)
         for ln in self.cfg.listeners:
             await self._listen(ln)
         self._reaper = aio.create_task(self._reap())
@@ -61,18 +84,42 @@ class Gateway:
                       routes=[r.path for r in self.cfg.routes])
 
     async def _listen(self, ln):
-        srv = await net.serve(ln.host, ln.port, self._on_client, self.rings,
-                              high_water=self.cfg.limits["write_buffer_bytes"])
+        key = _listener_key(ln)
+        kw = {}
+        if ln.tls is not None and ln.tls.backend == "ssl":
+            kw = {"ssl": self.tls_listeners[key], "ssl_handshake_timeout": ln.tls.handshake_ms / 1000}
+        elif ln.tls is not None:
+            holder = self._holders[key] = _tls.ContextHolder(self.tls_listeners[key])
+            kw = {"stream_class": _tls.MbedTlsStream, "stream_args": (holder,)}
+
+        async def on_client(stream):
+            await self._on_client(stream, ln)
+
+        srv = await net.serve(ln.host, ln.port, on_client, self.rings,
+                              high_water=self.cfg.limits["write_buffer_bytes"], **kw)
         self.servers.append(srv)
         self.listening[_listener_key(ln)] = srv
         for s in srv.sockets:
             self.addresses.append(s.getsockname()[:2])
 
-    async def apply(self, cfg):
+    def prepare(self, cfg):
+        """Read and check ``cfg``'s TLS files before it is committed (raises TlsError)."""
+        return prepare_tls(cfg)
+
+    async def apply(self, cfg, prepared=None):
         """Put ``cfg`` into service for new connections; live sessions stay up
         unless their route was removed (closed with 1001, "route removed")."""
+        try:
+            prepared = prepared or prepare_tls(cfg)
+        except _tls.TlsError as e:
+            self.log.error("config_not_applied", why=str(e))
+            return 0
         old = self.cfg
         self.cfg = cfg
+        self.tls_listeners, self.tls_backends = prepared
+        for key, holder in self._holders.items():
+            if key in self.tls_listeners:  # same settings: new connections get freshly read files
+                holder.ctx = self.tls_listeners[key]
         lim, olim = cfg.limits, old.limits
         if (lim["rx_ring_bytes"], lim["ring_pool_rings"]) != (olim["rx_ring_bytes"], olim["ring_pool_rings"]):
             self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
@@ -116,8 +163,21 @@ class Gateway:
         self.bans.ban(addr, ticks_add(now, seconds * 1000), reason, now)
         self.log.info("ban", address=addr, seconds=seconds, reason=reason)
 
-    async def _on_client(self, stream):
+    async def _on_client(self, stream, listener=None):
         self.log.count("accepted")
+        if isinstance(stream, _tls.MbedTlsStream):
+            try:
+                await aio.wait_for(stream.handshake(), listener.tls.handshake_ms / 1000)
+            except aio.TimeoutError:
+                self.log.count("tls_handshake_timeouts")
+                self.log.info("tls_refused", peer="%s:%s" % stream.peer[:2], why="handshake timeout")
+                stream.abort()
+                return
+            except _tls.TlsError as e:
+                self.log.count("tls_handshake_failures")
+                self.log.info("tls_refused", peer="%s:%s" % stream.peer[:2], why=str(e)[:200])
+                stream.abort()
+                return
         if self.bans.banned(stream.peer[0], ticks_ms()):
             self.log.count("rejected_banned")
             stream.write(response_error(403))

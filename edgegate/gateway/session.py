@@ -39,13 +39,15 @@ def _flush(stream, conn):
 
 
 class Session:
-    __slots__ = ("gw", "cfg", "rings", "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
+    __slots__ = ("gw", "cfg", "rings", "tls", "identity", "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
                  "started", "client_seen", "pinged", "close_started", "frames", "bytes")
 
     def __init__(self, gw, stream, sid):
         self.gw = gw
         self.cfg = gw.cfg  # a commit applies to new sessions; this one keeps what it started with
         self.rings = gw.rings
+        self.tls = getattr(stream, "secure", False)
+        self.identity = None  # the verified client certificate's facts (TLS with client certs)
         self.id = sid
         self.client = stream
         self.backend = None
@@ -127,7 +129,9 @@ class Session:
         self.state = CONNECTING
         try:
             self.backend, protocol = await aio.wait_for(
-                open_backend(route, req, self.cfg.limits, self.client.peer[0], self.rings),
+                open_backend(route, req, self.cfg.limits, self.client.peer[0], self.rings,
+                             gw.tls_backends.get((route.path, route.exact, route.backend_url)),
+                             "wss" if self.tls else "ws"),
                 self.cfg.timeouts["backend_connect_ms"] / 1000,
             )
         except aio.TimeoutError:
@@ -147,8 +151,15 @@ class Session:
         self.state = RELAY
         self.client_seen = ticks_ms()
         gw.log.count("upgrades")
+        ident = None
+        if self.client.peer_cert is not None:
+            from .tls import identity
+
+            ident = identity(self.client.peer_cert)
+        self.identity = ident
         gw.log.info("session_open", id=self.id, peer=self.peer, path=req.path,
-                    backend=route.backend_url, protocol=protocol)
+                    backend=route.backend_url, protocol=protocol,
+                    client_cert=None if ident is None else ident["fingerprint_sha256"][:16])
         if gw.draining:
             # The drain began while the backend was answering: this session gets its 1001 too.
             self.start_close(1001, "going away")

@@ -169,7 +169,7 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
 
         __slots__ = ("rx", "transport", "peer", "eof", "closed", "pending", "_waiter", "_drain_waiter",
                      "_read_paused", "_starved", "_write_paused", "_high", "_copy_views", "_lender",
-                     "_on_made", "task")
+                     "_on_made", "task", "peer_cert", "secure")
 
         def __init__(self, rx=None, high_water=65536, lender=None, on_made=None):
             self.rx = rx
@@ -188,11 +188,17 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             self._lender = lender
             self._on_made = on_made
             self.task = None
+            self.peer_cert = None  # the TLS peer's certificate (DER), once verified
+            self.secure = False  # carried over TLS
 
         # -- protocol callbacks (the event loop calls these) --
         def connection_made(self, transport):
             self.transport = transport
             self.peer = transport.get_extra_info("peername") or ("?", 0)
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None:  # the stdlib ssl backend: handshake already done
+                self.secure = True
+                self.peer_cert = ssl_object.getpeercert(binary_form=True)
             sock = transport.get_extra_info("socket")
             if sock is not None:
                 try:
@@ -276,7 +282,7 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
                 self._read_paused = False
                 if not self.closed and not self._starved:
                     self.transport.resume_reading()
-            if self.pending == 0 and not self.eof:
+            while self.pending == 0 and not self.eof:  # a wake without bytes is not EOF
                 self._waiter = asyncio.get_running_loop().create_future()
                 await self._waiter
             n = self.pending
@@ -318,12 +324,17 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
                 await self._drain_waiter
 
         def write_eof(self):
+            """Half-close; where the transport cannot (TLS via stdlib ssl), close after flushing."""
             t = self.transport
-            if t is not None and not self.closed and t.can_write_eof():
-                try:
-                    t.write_eof()
-                except OSError:
-                    pass
+            if t is None or self.closed:
+                return
+            if not t.can_write_eof():
+                t.close()
+                return
+            try:
+                t.write_eof()
+            except OSError:
+                pass
 
         def close(self):
             if self.transport is not None:
@@ -354,11 +365,14 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             return None, Lender(rings)
         return rings, None
 
-    async def serve(host, port, handler, rings, backlog=128, high_water=65536):
+    async def serve(host, port, handler, rings, backlog=128, high_water=65536, stream_class=Stream,
+                    stream_args=(), ssl=None, ssl_handshake_timeout=None):
         """Listen on host:port; run ``handler(stream)`` as a task per connection.
 
         ``rings`` is a RingPool (buffers lent while data is in flight) or a
-        callable returning a dedicated RxBuffer per connection.
+        callable returning a dedicated RxBuffer per connection. ``stream_class``
+        (a Stream subclass, e.g. a TLS one, given ``stream_args``) and ``ssl``
+        (a stdlib SSLContext) choose how bytes are carried.
         """
         loop = asyncio.get_running_loop()
         make_rx, lender = _source(rings)
@@ -367,17 +381,19 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             s.task = loop.create_task(handler(s))
 
         def factory():
-            return Stream(make_rx() if make_rx else None, high_water, lender, made)
+            return stream_class(make_rx() if make_rx else None, high_water, lender, made, *stream_args)
 
-        server = await loop.create_server(factory, host, port, backlog=backlog, reuse_address=True)
+        server = await loop.create_server(factory, host, port, backlog=backlog, reuse_address=True,
+                                          ssl=ssl, ssl_handshake_timeout=ssl_handshake_timeout)
         srv = Server(server)
         srv.lender = lender
         return srv
 
-    async def connect(host, port, rings, high_water=65536):
-        """Open a TCP connection; ``rings`` as for ``serve``."""
+    async def connect(host, port, rings, high_water=65536, stream_class=Stream, stream_args=(), ssl=None,
+                      server_hostname=None):
+        """Open a TCP connection; ``rings``, ``stream_class`` and ``ssl`` as for ``serve``."""
         loop = asyncio.get_running_loop()
         make_rx, lender = _source(rings)
-        s = Stream(make_rx() if make_rx else None, high_water, lender)
-        await loop.create_connection(lambda: s, host, port)
+        s = stream_class(make_rx() if make_rx else None, high_water, lender, None, *stream_args)
+        await loop.create_connection(lambda: s, host, port, ssl=ssl, server_hostname=server_hostname)
         return s

@@ -1,0 +1,366 @@
+"""TLS for listeners and backends: python-mbedtls driven from asyncio without threads, or stdlib ssl.
+
+``MbedTlsStream`` is a ``Stream`` whose socket bytes go through Mbed TLS's
+sans-I/O ``TLSWrappedBuffer``: ciphertext is read into one scratch buffer
+shared by every TLS stream (no per-connection cost), fed to Mbed TLS, and the
+plaintext is read into the session's receive ring as with plain TCP. The
+handshake is stepped as bytes arrive; ``await stream.handshake()`` waits for
+it and the caller bounds that wait (``tls.handshake_ms``). TLS 1.2 only (Mbed
+TLS 2.28), AEAD suites with forward secrecy only, no renegotiation, SNI.
+
+``tls.backend: ssl`` uses the runtime's ``ssl`` module instead (TLS 1.2 and
+1.3) through asyncio's own SSL transport. Both expose the verified client
+certificate as ``stream.peer_cert`` (DER); ``identity(der)`` turns it into
+facts (subject, SANs, SHA-256 fingerprint) a policy can use as the principal.
+"""
+
+import hashlib
+
+from edgegate.rt import aio, net
+
+# AEAD + forward secrecy (ECDHE), strongest first.
+MBEDTLS_CIPHERS = (
+    "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
+    "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384",
+    "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256",
+    "TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
+    "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+    "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256",
+)
+SSL_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+# Ciphertext is read into one scratch buffer shared by every TLS stream (it is
+# handed to Mbed TLS before the next read). 15 KiB plus the partial record Mbed
+# TLS may hold stays under python-mbedtls's 32 KiB input ring.
+_SCRATCH = bytearray(15 * 1024)
+_WRITE_CHUNK = 8192
+_SCRATCH_VIEW = memoryview(_SCRATCH)
+
+
+class TlsError(Exception):
+    """TLS material could not be loaded; the message names the file."""
+
+
+def _read(path, what):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise TlsError("%s %s: %s" % (what, path, e.strerror or e)) from None
+
+
+class ContextHolder:
+    """The context new connections of one listener use; a commit swaps it (certificate rotation)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+
+class MbedTlsStream(net.Stream):
+    """A Stream carried over Mbed TLS (server side, or client side with ``server_hostname``).
+
+    ``ctx`` is a ContextHolder (listeners) or a ClientContext (backends).
+    """
+
+    __slots__ = ("_tls", "_ctx", "_hostname", "_handshaken", "_hs_waiter", "_failed", "_tls_buffered")
+
+    def __init__(self, rx, high_water, lender, on_made, ctx, server_hostname=None):
+        super().__init__(rx, high_water, lender, on_made)
+        self.secure = True
+        self._ctx = ctx
+        self._hostname = server_hostname
+        self._tls = None
+        self._handshaken = False
+        self._hs_waiter = None
+        self._failed = None
+        self._tls_buffered = False
+
+    def connection_made(self, transport):
+        ctx = self._ctx.ctx if isinstance(self._ctx, ContextHolder) else self._ctx
+        self._ctx = None
+        if self._hostname is not None:
+            self._tls = ctx.wrap_buffers(self._hostname)
+        else:
+            self._tls = ctx.wrap_buffers()
+        super().connection_made(transport)
+        if self._hostname is not None:
+            self._step()  # the client speaks first
+
+    # -- ciphertext in --
+    def get_buffer(self, sizehint):
+        return _SCRATCH_VIEW
+
+    def buffer_updated(self, nbytes):
+        try:
+            self._tls.receive_from_network(_SCRATCH_VIEW[:nbytes])
+        except Exception as e:  # noqa: BLE001 - Mbed TLS raises its own error types
+            self._fail(e)
+            return
+        if not self._handshaken:
+            self._step()
+        if self._handshaken:
+            self._pull()
+
+    def _step(self):
+        import mbedtls.tls as mtls
+
+        try:
+            self._tls.do_handshake()
+        except (mtls.WantReadError, mtls.WantWriteError):
+            self._send_pending()
+            return
+        except Exception as e:  # noqa: BLE001 - a refused handshake ends this connection only
+            self._send_pending()
+            self._fail(e)
+            return
+        self._send_pending()
+        self._handshaken = True
+        try:
+            der = self._tls.getpeercert(binary_form=True)
+        except Exception:  # noqa: BLE001 - no certificate presented
+            der = None
+        self.peer_cert = der or None
+        self._wake_handshake()
+
+    def _pull(self):
+        import mbedtls.tls as mtls
+
+        got = 0
+        while True:
+            rx = self.rx
+            if rx is None:
+                rx = self.rx = self._lender.lend(self) if self._lender is not None else None
+            tail = rx.tail()
+            if not len(tail):
+                # Ring full: stop reading the socket; fill() pulls again once there is room.
+                self._tls_buffered = True
+                if not self._read_paused:
+                    self.transport.pause_reading()
+                    self._read_paused = True
+                break
+            try:
+                n = self._tls.readinto(tail, len(tail))
+            except (mtls.WantReadError, mtls.WantWriteError):
+                break
+            except mtls.RaggedEOF:
+                self.eof = True
+                break
+            except Exception as e:  # noqa: BLE001
+                if "CLOSE_NOTIFY" in repr(e).upper() or "close notify" in str(e).lower():
+                    self.eof = True
+                    break
+                self._fail(e)
+                return
+            if not n:
+                break
+            rx.commit(n)
+            got += n
+        self.pending += got
+        if got == 0 and self.rx is not None and self.rx.start == self.rx.end and self._lender is not None:
+            self.release_rx()
+        self._send_pending()
+        if got or self.eof:
+            self._wake()
+
+    def _send_pending(self):
+        t = self.transport
+        while True:
+            data = self._tls.peek_outgoing(16384)
+            if not data:
+                return
+            if t is not None and not self.closed:
+                t.write(data)
+            self._tls.consume_outgoing(len(data))
+
+    def _fail(self, e):
+        self._failed = e
+        self.eof = True
+        self._wake_handshake()
+        self._wake()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _wake_handshake(self):
+        w = self._hs_waiter
+        if w is not None:
+            self._hs_waiter = None
+            if not w.done():
+                w.set_result(None)
+
+    async def handshake(self):
+        """Wait for the handshake; raises TlsError if it failed or the peer left."""
+        if not self._handshaken and self._failed is None and not self.closed:
+            self._hs_waiter = aio.asyncio.get_running_loop().create_future()
+            await self._hs_waiter
+        if not self._handshaken:
+            raise TlsError("tls handshake failed: %s" % (self._failed or "connection closed"))
+
+    def connection_lost(self, exc):
+        super().connection_lost(exc)
+        self._wake_handshake()
+
+    async def fill(self):
+        if self._tls_buffered and self.rx is not None and self.rx.size - (self.rx.end - self.rx.start) > 0:
+            self._tls_buffered = False
+            self._pull()
+        return await super().fill()
+
+    # -- plaintext out --
+    def write(self, data):
+        if self.closed or self._tls is None:
+            return
+        import mbedtls.tls as mtls
+
+        # python-mbedtls encrypts into a 32 KiB ring and cannot say how much of
+        # a write went in when that ring fills, so plaintext goes in chunks that
+        # always fit an emptied ring.
+        view = memoryview(data)
+        for at in range(0, len(view), _WRITE_CHUNK):
+            try:
+                self._tls.write(view[at:at + _WRITE_CHUNK])
+            except (mtls.WantReadError, mtls.WantWriteError):
+                self._fail(TlsError("tls write refused"))
+                return
+            self._send_pending()
+
+    def write_view(self, view):
+        self.write(view)  # encrypted into Mbed TLS's own buffer: nothing keeps the view
+
+    def write_eof(self):
+        if self._tls is not None and not self.closed:
+            try:
+                self._tls.shutdown()  # close_notify
+            except Exception:  # noqa: BLE001
+                pass
+            self._send_pending()
+        super().write_eof()
+
+
+def identity(der):
+    """Facts of a verified peer certificate: subject, SANs, SHA-256 fingerprint (hex)."""
+    if not der:
+        return None
+    facts = {"fingerprint_sha256": hashlib.sha256(der).hexdigest(), "subject": "", "sans": []}
+    try:
+        from mbedtls import x509
+
+        crt = x509.CRT.from_DER(der)
+        facts["subject"] = str(crt.subject)
+        facts["sans"] = [str(n) for n in (crt.subject_alternative_names or ())]
+    except Exception:  # noqa: BLE001 - facts stay the fingerprint only
+        pass
+    return facts
+
+
+# ---- contexts -------------------------------------------------------------
+
+def mbedtls_server_context(tls_cfg):
+    """A ServerContext for a listener's ``tls`` settings (files read here; TlsError names them)."""
+    import mbedtls.tls as mtls
+    from mbedtls import pk, x509
+
+    def chain(cert_path, key_path):
+        try:
+            certs = x509.CRT.from_PEM(_read(cert_path, "certificate").decode())
+        except TlsError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise TlsError("certificate %s: not a PEM certificate (%s)" % (cert_path, e)) from None
+        raw = _read(key_path, "key")
+        try:
+            key = pk.ECC.from_buffer(raw)
+        except Exception:  # noqa: BLE001
+            try:
+                key = pk.RSA.from_buffer(raw)
+            except Exception as e:  # noqa: BLE001
+                raise TlsError("key %s: not a PEM EC or RSA private key (%s)" % (key_path, e)) from None
+        return ((certs,), key)
+
+    main = chain(tls_cfg.cert, tls_cfg.key)
+    trust = None
+    if tls_cfg.client_ca:
+        try:
+            trust = mtls.TrustStore.from_pem_file(tls_cfg.client_ca)
+        except Exception as e:  # noqa: BLE001
+            _read(tls_cfg.client_ca, "client CA")
+            raise TlsError("client CA %s: %s" % (tls_cfg.client_ca, e)) from None
+    by_name = {}
+    for entry in tls_cfg.sni:
+        c = chain(entry.cert, entry.key)
+        for name in entry.names:
+            by_name[name.lower()] = c
+
+    def conf(certificate_chain):
+        return mtls.TLSConfiguration(
+            certificate_chain=certificate_chain,
+            ciphers=[c for c in MBEDTLS_CIPHERS if c in mtls.ciphers_available()],
+            lowest_supported_version=mtls.TLSVersion.TLSv1_2,
+            highest_supported_version=mtls.TLSVersion.TLSv1_2,
+            validate_certificates=tls_cfg.client_cert == "required",
+            trust_store=trust,
+            sni_callback=sni if by_name else None,
+        )
+
+    def sni(wrapped, server_name):
+        c = by_name.get((server_name or "").lower())
+        return None if c is None else mtls.ServerContext(conf(c))
+
+    return mtls.ServerContext(conf(main))
+
+
+def ssl_server_context(tls_cfg):
+    """A stdlib SSLContext for a listener's ``tls`` settings (TLS 1.2 and 1.3)."""
+    import ssl
+
+    def load(ctx, cert, key):
+        _read(cert, "certificate")
+        _read(key, "key")
+        try:
+            ctx.load_cert_chain(cert, key)
+        except (ssl.SSLError, ValueError) as e:
+            raise TlsError("certificate %s / key %s: %s" % (cert, key, e)) from None
+
+    def make():
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(SSL_CIPHERS)
+        ctx.options |= ssl.OP_NO_RENEGOTIATION | ssl.OP_NO_COMPRESSION
+        if tls_cfg.client_ca:
+            _read(tls_cfg.client_ca, "client CA")
+            ctx.load_verify_locations(tls_cfg.client_ca)
+        ctx.verify_mode = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL,
+                           "required": ssl.CERT_REQUIRED}[tls_cfg.client_cert]
+        return ctx
+
+    main = make()
+    load(main, tls_cfg.cert, tls_cfg.key)
+    by_name = {}
+    for entry in tls_cfg.sni:
+        c = make()
+        load(c, entry.cert, entry.key)
+        for name in entry.names:
+            by_name[name.lower()] = c
+    if by_name:
+        def sni(sslobj, server_name, _ctx):
+            c = by_name.get((server_name or "").lower())
+            if c is not None:
+                sslobj.context = c
+        main.sni_callback = sni
+    return main
+
+
+def mbedtls_client_context(ca_path):
+    """A ClientContext verifying a backend against ``ca_path`` (the name is pinned per connection)."""
+    import mbedtls.tls as mtls
+
+    _read(ca_path, "backend CA")
+    try:
+        trust = mtls.TrustStore.from_pem_file(ca_path)
+    except Exception as e:  # noqa: BLE001
+        raise TlsError("backend CA %s: %s" % (ca_path, e)) from None
+    return mtls.ClientContext(mtls.TLSConfiguration(
+        trust_store=trust,
+        validate_certificates=True,
+        ciphers=[c for c in MBEDTLS_CIPHERS if c in mtls.ciphers_available()],
+        lowest_supported_version=mtls.TLSVersion.TLSv1_2,
+        highest_supported_version=mtls.TLSVersion.TLSv1_2,
+    ))

@@ -1,0 +1,1 @@
+"""Host-side tools (run on a laptop, not on the box): certificates for development."""
