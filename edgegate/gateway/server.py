@@ -224,8 +224,8 @@ class Gateway:
 
     async def serve_forever(self):
         """Start, run until SIGTERM/SIGINT, drain within drain_ms, stop."""
+        aio.on_terminate(self.drain)  # before listening: a SIGTERM from then on drains
         await self.start()
-        aio.on_terminate(self.drain)
         # Wait for the drain to begin, not for it to end: stop() bounds it by drain_ms.
         await self._drain_begun.wait()
         await self.stop()
