@@ -78,6 +78,10 @@ def test_run_with_an_invalid_config_falls_back_to_safe_defaults_and_says_why(tmp
         rec = json.loads(line)
         assert rec["source"] == "safe-defaults"
         assert any("routes[0].backend.url" in n for n in rec["notes"]), rec
+        listening = ""
+        while time.monotonic() < deadline and '"listening"' not in listening:
+            listening = p.stderr.readline()
+        assert json.loads(listening)["addresses"] == []  # safe defaults: nothing to connect to
     finally:
         p.terminate()
         p.wait(10)
