@@ -61,10 +61,15 @@ def _versions():
     return v
 
 
-def machine():
+def revision():
+    """The commit edgegate/ is at, and whether edgegate/ has uncommitted changes."""
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=peers.ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "edgegate"], cwd=peers.ROOT,
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "edgegate", "boards"], cwd=peers.ROOT,
                            capture_output=True, text=True).stdout.strip()
+    return rev.stdout.strip() + (" + uncommitted edgegate/ changes" if dirty else "")
+
+
+def machine():
     try:
         import uvloop  # noqa: F401
 
@@ -73,7 +78,7 @@ def machine():
         uv = False
     return {"nproc": os.cpu_count(), "cpu": procfs.cpu_model(), "kernel": platform.release(),
             "python": platform.python_version(), "versions": _versions(), "uvloop": uv,
-            "edgegate_rev": rev.stdout.strip() + (" + uncommitted edgegate/ changes" if dirty else "")}
+            "edgegate_rev": revision()}
 
 
 def settings(args):
@@ -212,6 +217,19 @@ def run_memory(s, names, wd, echo, lg, res, log):
     res["memory"] = out
 
 
+def _twice(fn):
+    """Run an in-process measurement; once more after a pause if it fails.
+
+    The in-process parts import edgegate/ when they start; a tree caught in
+    the middle of someone's edit fails once and is usually whole again soon.
+    """
+    try:
+        return fn()
+    except Exception:
+        time.sleep(5)
+        return fn()
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -253,7 +271,8 @@ def main(argv=None):
 
     res = {"mode": "quick" if args.quick else "full", "started": datetime.datetime.now().isoformat(timespec="seconds"),
            "peers": names, "rounds": s["rounds"], "settings": {k: v for k, v in s.items()},
-           "machine": machine(), "edgegate_board": peers.EDGEGATE_BOARD, "not_yet": dict(peers.NOT_YET),
+           "machine": machine(), "edgegate_board": peers.EDGEGATE_BOARD, "not_yet": peers.not_yet(),
+           "revisions": {},
            "loadgen": {"procs": s["procs"], "conns_per_proc": s["conns"], "duration_s": s["duration"],
                        "warmup_s": s["warmup"], "cpu_flag_pct": 100 * loadgen.LOADGEN_CPU_FLAG},
            "errors": []}
@@ -272,9 +291,11 @@ def main(argv=None):
         echo = peers.Echo(wd)
         lg = loadgen.LoadGen(s["procs"], cwd=peers.ROOT)
         if "memory" not in skip:
+            res["revisions"]["memory"] = revision()
             log("memory: idle pairs %s per peer" % s["mem_counts"])
             run_memory(s, names, wd, echo, lg, res, log)
         if "throughput" not in skip or "latency" not in skip:
+            res["revisions"]["throughput, latency"] = revision()
             for n in names:
                 try:
                     started[n] = peers.start(n, wd, echo.port)
@@ -294,14 +315,15 @@ def main(argv=None):
             from . import alloc
 
             res["alloc"] = []
+            res["revisions"]["alloc, profile"] = revision()
             for size, text, depth, cnt, attr, growth in s["alloc"]:
                 log("alloc: %d B %s depth %d" % (size, "text" if text else "binary", depth))
                 try:
-                    a = alloc.run(size, text, depth, cnt, attr, growth // 2)
+                    a = _twice(lambda: alloc.run(size, text, depth, cnt, attr, growth // 2))
                     res["alloc"].append(a)
                     log("  %.1f allocations per relayed frame" % a["allocs_per_relayed_frame"])
                 except Exception as e:
-                    res["errors"].append("alloc %d: %s" % (size, e))
+                    res["errors"].append("alloc %d: %s: %s" % (size, type(e).__name__, e))
         if "profile" not in skip and any(n.startswith("edgegate") for n in names):
             from . import profile
 
@@ -309,9 +331,9 @@ def main(argv=None):
             for size in s["profile_sizes"]:
                 log("profile: %d B" % size)
                 try:
-                    res["profile"].append(profile.run(size))
+                    res["profile"].append(_twice(lambda: profile.run(size)))
                 except Exception as e:
-                    res["errors"].append("profile %d: %s" % (size, e))
+                    res["errors"].append("profile %d: %s: %s" % (size, type(e).__name__, e))
         if "callgrind" not in skip:
             from . import callgrind
 
@@ -320,6 +342,7 @@ def main(argv=None):
             elif not callgrind.available():
                 res["callgrind"] = {"skipped": "valgrind is not installed"}
             else:
+                res["revisions"]["callgrind"] = revision()
                 log("callgrind: frame parser")
                 try:
                     res["callgrind"] = callgrind.run(log=log)
@@ -339,6 +362,7 @@ def main(argv=None):
         peers.stop_all()
         shutil.rmtree(wd, ignore_errors=True)
     res["elapsed_s"] = time.monotonic() - t_begin
+    res["revisions"]["end"] = revision()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(res, f, indent=1)

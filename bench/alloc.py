@@ -85,6 +85,8 @@ class Harness:
         rep = ws_frame(body, op)
         self.req_len = len(req)
         self.rep_len = len(rep)
+        # Prebuilt runs of k frames, k up to MAXK (fewer for big frames: <= 1 MiB a run).
+        self.MAXK = max(1, min(64, (1 << 20) // len(req)))
         self.reqs = [b""] + [req * k for k in range(1, self.MAXK + 1)]
         self.reps = [b""] + [rep * k for k in range(1, self.MAXK + 1)]
         self.done = 0

@@ -56,7 +56,8 @@ def _top(path, n=8):
 
 def count(size, n, tmp):
     out = os.path.join(tmp, "cg.%d.%d.out" % (size, n))
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    # One thread: numpy's OpenBLAS pool would add its threads' spinning to the count.
+    env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
            sys.executable, "-m", "bench.callgrind", "parse", str(size), str(n)]
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)

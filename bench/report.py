@@ -97,6 +97,10 @@ def render(res):
     lines.append("- peers: %s" % "; ".join("%s %s" % kv for kv in m["versions"].items()))
     lines.append("- edgegate: %s (board %s, no policy, plaintext, %s)" % (m["edgegate_rev"], res["edgegate_board"],
                                                                          "uvloop" if m.get("uvloop") else "asyncio"))
+    revs = res.get("revisions") or {}
+    if len(set(revs.values())) > 1:
+        lines.append("- edgegate/ moved during the run; each part ran: %s"
+                     % "; ".join("%s at %s" % kv for kv in revs.items()))
     lines.append("- load: %d picows+uvloop processes x %d connections; throughput window %.2f s after %.2f s warm-up"
                  % (res["loadgen"]["procs"], res["loadgen"]["conns_per_proc"], res["loadgen"]["duration_s"],
                     res["loadgen"]["warmup_s"]))
