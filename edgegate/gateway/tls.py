@@ -103,9 +103,19 @@ class MbedTlsStream(net.Stream):
     def _step(self):
         import mbedtls.tls as mtls
 
+        tls = self._tls
         try:
-            self._tls.do_handshake()
-        except (mtls.WantReadError, mtls.WantWriteError):
+            # One do_handshake() is one Mbed TLS handshake step (python-mbedtls's own
+            # socket wrapper loops the same way): step until the handshake is over.
+            # WantWrite means a flight is waiting in the output buffer: send it, go on.
+            while tls._handshake_state is not mtls.HandshakeStep.HANDSHAKE_OVER:
+                try:
+                    tls.do_handshake()
+                except mtls.WantWriteError:
+                    if not tls.peek_outgoing(1):
+                        raise  # nothing to send: no progress is possible, never spin
+                    self._send_pending()
+        except mtls.WantReadError:
             self._send_pending()
             return
         except Exception as e:  # noqa: BLE001 - a refused handshake ends this connection only
