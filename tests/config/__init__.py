@@ -1,0 +1,1 @@
+"""Portable tests of edgegate.config (run by pytest and by tests/run_portable.py)."""
