@@ -3,7 +3,7 @@
     micropython tests/run_portable.py
     python tests/run_portable.py
 
-A module is portable when it is ``tests/{ws,rt,config}/test_*.py`` and imports
+A module is portable when it is ``tests/{ws,rt,config,console,policy,console_io}/test_*.py`` and imports
 ``tests.portable`` (CPython-only modules such as ``test_properties`` do not).
 Exits 1 on any failure, including a module that fails to import.
 """
@@ -24,7 +24,7 @@ import os  # noqa: E402
 
 from tests.portable import print_exception, run_module  # noqa: E402
 
-PACKAGES = ("ws", "rt", "config", "console")
+PACKAGES = ("ws", "rt", "config", "console", "policy", "console_io")
 MARKER = "from tests.portable import"
 
 
