@@ -128,8 +128,14 @@ async def _run(args, board, store, cfg, doc, source, notes):
     from edgegate.gateway.log import Log
     from edgegate.gateway.server import Gateway
 
+    from edgegate.gateway.keys import KeyFileError
+
     log = Log(args.log_level)
-    gw = Gateway(cfg, log)
+    try:
+        gw = Gateway(cfg, log)
+    except KeyFileError as e:
+        print("edgegate: keys: %s" % e, file=sys.stderr)
+        return 2
     reboot = []
 
     def on_reboot():

@@ -91,14 +91,24 @@ def echo(port=None, max_message_bytes=1 << 20):
                  "--max-message-bytes", str(max_message_bytes)], port)
 
 
+# Tests open many connections from 127.0.0.1, and the bad-input ones break the
+# protocol on purpose: admission limits that would rate-limit or ban that
+# address are lifted unless a test sets its own (the admission tests do).
+OPEN_ADMISSION = {"upgrades_per_ip_per_s": 100000, "upgrades_per_ip_burst": 100000,
+                  "max_conns_per_ip": 100000, "ban_after_failures": 100000}
+
+
 def gateway(backend_port, port=None, limits=None, timeouts=None, board="sim", routes=None, env=None,
-            log_level="info"):
+            log_level="info", admission=None, extra=None):
     """edgegate run with a config written to a temp file; routes default to / -> backend."""
     port = port or free_port()
     doc = {
         "listen": [{"host": "127.0.0.1", "port": port, "plaintext": True}],
         "routes": routes or [{"path": "/", "backend": {"url": "ws://127.0.0.1:%d" % backend_port}}],
+        "admission": OPEN_ADMISSION if admission is None else admission,
     }
+    if extra:
+        doc.update(extra)
     if limits:
         doc["limits"] = limits
     if timeouts:
@@ -106,8 +116,8 @@ def gateway(backend_port, port=None, limits=None, timeouts=None, board="sim", ro
     fd, path = tempfile.mkstemp(suffix=".json")
     with os.fdopen(fd, "w") as f:
         json.dump(doc, f)
-    p = Proc([PY, "-m", "edgegate", "run", "--board", board, "--config", path, "--log-level", log_level],
-             port, env=env)
+    p = Proc([PY, "-m", "edgegate", "run", "--board", board, "--config", path, "--log-level", log_level,
+              "--console", "none"], port, env=env)
     p.config_path = path
     return p
 
@@ -146,3 +156,46 @@ def websockets_echo(port=None, subprotocols=None, fragments=False):
     )
     # websockets fails messages of more than 4096 fragments by default (Autobahn 9.3/9.4 send 65536).
     return Proc([PY, "-c", code], port, env={"WEBSOCKETS_MAX_FRAGMENTS": "100000"})
+
+
+def wait_record(proc, event, timeout=10.0):
+    """Poll ``proc``'s JSON log until a record with ``event`` appears; return it.
+
+    Raises RuntimeError if the process exits first, TimeoutError after ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for rec in proc.records():
+            if rec.get("event") == event:
+                return rec
+        if proc.p.poll() is not None:
+            raise RuntimeError("process exited with %s before logging %s:\n%s"
+                               % (proc.p.returncode, event, proc.output()[-2000:]))
+        time.sleep(0.02)
+    raise TimeoutError("no %s record after %.0fs:\n%s" % (event, timeout, proc.output()[-2000:]))
+
+
+def gateway_listen(listen, routes, limits=None, timeouts=None, board="sim", env=None, log_level="info"):
+    """edgegate run (--console none) with a full ``listen`` list, e.g. TLS listeners.
+
+    It is ready once it logs ``listening`` (no TCP probe: against a TLS listener
+    a probe is a failed handshake). ``port`` is the first listener's port.
+    """
+    doc = {"listen": listen, "routes": routes, "admission": OPEN_ADMISSION}
+    if limits:
+        doc["limits"] = limits
+    if timeouts:
+        doc["timeouts"] = timeouts
+    fd, path = tempfile.mkstemp(suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f)
+    p = Proc([PY, "-m", "edgegate", "run", "--board", board, "--config", path, "--log-level", log_level,
+              "--console", "none"], env=env)
+    p.port = listen[0]["port"]
+    p.config_path = path
+    try:
+        wait_record(p, "listening")
+    except BaseException:
+        p.stop()
+        raise
+    return p

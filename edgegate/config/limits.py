@@ -29,6 +29,7 @@ LIMIT_DEFAULTS = {
     "max_headers": const(32),
     "conn_overhead_bytes": const(8192),
     "max_conns_cap": const(1000),
+    "admission_table_entries": const(4096),
 }
 
 TIMEOUT_DEFAULTS = {

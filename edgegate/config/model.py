@@ -74,6 +74,7 @@ class Route:
         self.backend_url = backend_url
         self.backend_host, self.backend_port, self.backend_path = parse_ws_url(backend_url)
         self.backend_tls = backend_tls  # set for wss:// backends
+        self.policy = None  # a RoutePolicy (edgegate.config.policy), set by parse
 
     def matches(self, path):
         if self.exact:
@@ -112,13 +113,21 @@ CONSOLE_DEFAULTS = {"max_failures": 5, "lockout_ms": 60000, "idle_logout_ms": 60
 
 
 class Config:
-    def __init__(self, board, listeners, routes, limits, timeouts, console=None):
+    def __init__(self, board, listeners, routes, limits, timeouts, console=None, jwt=None, api_keys=None,
+                 admission=None):
         self.board = board
         self.listeners = listeners
         self.routes = routes
         self.limits = limits
         self.timeouts = timeouts
         self.console = console or Console(None, 5, 60000, 600000)
+        self.jwt = jwt
+        self.api_keys = api_keys or {}
+        if admission is None:
+            from .policy import admission as _adm
+
+            admission = _adm({})
+        self.admission = admission
 
     def route_for(self, path):
         """The route a path selects: an exact match first, then the longest prefix."""
@@ -241,7 +250,8 @@ def _listener(v, path):
 
 
 def _route(v, path):
-    _expect_dict(v, path, ("path", "match", "backend"))
+    _expect_dict(v, path, ("path", "match", "backend", "origins", "allow_missing_origin", "subprotocols",
+                           "require_subprotocol", "max_conns", "auth"))
     p = v.get("path")
     if not isinstance(p, str) or p[:1] != "/":
         raise ConfigError(path + ".path", "must be a string starting with /")
@@ -302,7 +312,7 @@ def parse(doc, board):
     Raises:
         ConfigError: naming the first invalid field.
     """
-    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console"))
+    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console", "auth", "admission"))
     ls = doc.get("listen")
     if not isinstance(ls, list) or not ls:
         raise ConfigError("listen", "must be a non-empty list")
@@ -311,6 +321,7 @@ def parse(doc, board):
     if not isinstance(rs, list):
         raise ConfigError("routes", "must be a list")
     routes = [_route(v, "routes[%d]" % i) for i, v in enumerate(rs)]
+    from . import policy as _policy
     lim = dict(_limits.LIMIT_DEFAULTS)
     lim.update(board.get("limits", {}))
     budget = board.get("mem_budget_bytes", 64 << 20)
@@ -330,4 +341,9 @@ def parse(doc, board):
     for k, v in t_over.items():
         tmo[k] = _int(v, "timeouts." + k, 1, 86400000)
     console = _console(doc.get("console", {}))
-    return Config(board.get("name", "?"), listeners, routes, lim, tmo, console)
+    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console", "auth", "admission"))
+    for i, r in enumerate(routes):
+        r.policy = _policy.route_policy(rs[i], "routes[%d]" % i, lim["max_conns"])
+    jwt, api = _policy.auth(doc)
+    _policy.check_routes(routes, jwt, api, lambda i: "routes[%d]" % i)
+    return Config(board.get("name", "?"), listeners, routes, lim, tmo, console, jwt, api, _policy.admission(doc))

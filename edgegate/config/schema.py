@@ -7,6 +7,10 @@ check that both accept and refuse the same documents.
 
 from .limits import LIMIT_DEFAULTS, TIMEOUT_DEFAULTS
 from .model import CONSOLE_DEFAULTS
+from .policy import ADMISSION_DEFAULTS, JWT_ALGS, METHODS
+
+_NONEMPTY = {"type": "string", "minLength": 1}
+_STRINGS = {"type": "array", "items": _NONEMPTY}
 
 
 def _ints(names, lo, hi):
@@ -29,12 +33,33 @@ def schema():
                 "items": {
                     "type": "object",
                     "additionalProperties": False,
-                    "required": ["port", "plaintext"],
+                    "required": ["port"],
+                    "oneOf": [{"required": ["plaintext"], "properties": {"plaintext": {"const": True}},
+                               "not": {"required": ["tls"]}},
+                              {"required": ["tls"], "not": {"properties": {"plaintext": {"const": True}},
+                                                            "required": ["plaintext"]}}],
                     "properties": {
                         "host": {"type": "string", "minLength": 1, "default": "127.0.0.1"},
                         "port": {"type": "integer", "minimum": 0, "maximum": 65535},
-                        "plaintext": {"const": True,
-                                      "description": "ws:// only where written; TLS listeners arrive with TLS"},
+                        "plaintext": {"type": "boolean", "description": "ws:// only where written true"},
+                        "tls": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["cert", "key"],
+                            "properties": {
+                                "backend": {"enum": ["mbedtls", "ssl"], "default": "mbedtls"},
+                                "cert": _NONEMPTY,
+                                "key": _NONEMPTY,
+                                "client_ca": _NONEMPTY,
+                                "client_cert": {"enum": ["none", "optional", "required"], "default": "none"},
+                                "handshake_ms": {"type": "integer", "minimum": 1, "maximum": 600000},
+                                "sni": {"type": "array", "items": {
+                                    "type": "object", "additionalProperties": False,
+                                    "required": ["names", "cert", "key"],
+                                    "properties": {"names": dict(_STRINGS, minItems=1), "cert": _NONEMPTY,
+                                                   "key": _NONEMPTY}}},
+                            },
+                        },
                     },
                 },
             },
@@ -51,14 +76,43 @@ def schema():
                             "type": "object",
                             "additionalProperties": False,
                             "required": ["url"],
-                            "properties": {"url": {"type": "string", "pattern": "^ws://[^/?#\\s]+(/[^\\s]*)?$"}},
+                            "properties": {
+                                "url": {"type": "string", "pattern": "^wss?://[^/?#\\s]+(/[^\\s]*)?$"},
+                                "tls": {"type": "object", "additionalProperties": False, "required": ["ca"],
+                                        "properties": {"ca": _NONEMPTY, "server_name": _NONEMPTY}},
+                            },
                         },
+                        "origins": _STRINGS,
+                        "allow_missing_origin": {"type": "boolean", "default": True},
+                        "subprotocols": _STRINGS,
+                        "require_subprotocol": {"type": "boolean", "default": False},
+                        "max_conns": {"type": "integer", "minimum": 1},
+                        "auth": {"type": "object", "additionalProperties": False, "properties": {
+                            "methods": {"type": "array", "items": {"enum": list(METHODS)}},
+                            "query_param": _NONEMPTY,
+                            "protocol_prefix": {"type": "string", "default": "bearer."},
+                            "api_key_header": _NONEMPTY}},
                     },
                 },
             },
             "limits": {"type": "object", "additionalProperties": False, "properties": limits},
             "timeouts": {"type": "object", "additionalProperties": False,
                          "properties": _ints(tuple(TIMEOUT_DEFAULTS), 1, 86400000)},
+            "auth": {"type": "object", "additionalProperties": False, "properties": {
+                "jwt": {"type": "object", "additionalProperties": False, "properties": {
+                    "keys": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False, "required": ["alg"],
+                        "properties": {"kid": _NONEMPTY, "alg": {"enum": list(JWT_ALGS)},
+                                       "secret_file": _NONEMPTY, "public_key_file": _NONEMPTY}}},
+                    "jwks_file": _NONEMPTY, "issuer": _NONEMPTY, "audience": _NONEMPTY,
+                    "leeway_s": {"type": "integer", "minimum": 0, "maximum": 3600},
+                    "grace_s": {"type": "integer", "minimum": 0, "maximum": 3600}}},
+                "api_keys": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False, "required": ["id", "sha256"],
+                    "properties": {"id": _NONEMPTY, "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}},
+            }},
+            "admission": {"type": "object", "additionalProperties": False,
+                          "properties": _ints(tuple(ADMISSION_DEFAULTS), 1, 1 << 30)},
             "console": {
                 "type": "object",
                 "additionalProperties": False,

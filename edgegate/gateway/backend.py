@@ -15,12 +15,15 @@ def host_header(host, port):
     return h if port == 80 else "%s:%d" % (h, port)
 
 
-async def open_backend(route, req, limits, forwarded_for, rings, tls_ctx=None, proto="ws"):
+async def open_backend(route, req, limits, forwarded_for, rings, tls_ctx=None, proto="ws", accept=None):
     """Open the backend of ``route`` for upgrade request ``req``.
 
     ``rings`` lends the receive buffer (see ``edgegate.rt.net``); ``tls_ctx``
     (an Mbed TLS ClientContext) makes it wss://, verified against the route's
     CA with its pinned server name. ``proto`` is the client's scheme (ws/wss).
+    ``accept`` (the admission decision) gives the sub-protocols to offer, the
+    query to forward (a token parameter removed) and the principal, sent as
+    ``X-Edgegate-Principal``; credentials themselves are never forwarded.
     Returns (stream, chosen sub-protocol or None).
     Raises:
         HandshakeError: status 502 when the backend is unreachable or refuses.
@@ -48,13 +51,18 @@ async def open_backend(route, req, limits, forwarded_for, rings, tls_ctx=None, p
         origin = req.header("origin")
         if origin is not None:
             headers.append(("Origin", origin))
-        target = route.backend_target(req.path, req.query)
+        protocols, query = req.protocols, req.query
+        if accept is not None:
+            protocols, query = accept.forward_protocols, accept.query
+            if accept.principal is not None:
+                headers.append(("X-Edgegate-Principal", accept.principal))
+        target = route.backend_target(req.path, query)
         stream.write(client_request(host_header(route.backend_host, route.backend_port),
-                                    target, key, req.protocols, headers))
+                                    target, key, protocols, headers))
         while True:
             if await stream.fill() == 0:
                 raise HandshakeError("backend closed during the handshake", 502)
-            res = parse_response(stream.rx, key, req.protocols, limits["max_header_bytes"],
+            res = parse_response(stream.rx, key, protocols, limits["max_header_bytes"],
                                  limits["max_headers"])
             if res is not None:
                 stream.release_rx()

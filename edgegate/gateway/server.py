@@ -65,7 +65,12 @@ class Gateway:
         lim = cfg.limits
         self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
         self.rings = net.Lender(self.pool)
-        self.bans = BanTable(_MAX_BANS)
+        from edgegate.policy.admission import Admission
+
+        from .keys import load_keys
+
+        self.admission = Admission(cfg, load_keys(cfg), self._audit)
+        self.bans = self.admission.bans  # console bans and automatic ones share the fixed table
         self.listening = {}  # listener key -> server
         self.started_ms = ticks_ms()
         self.applied = 0
@@ -102,21 +107,32 @@ class Gateway:
         for s in srv.sockets:
             self.addresses.append(s.getsockname()[:2])
 
+    def _audit(self, what, **fields):
+        self.log.count("audit_%s" % what)
+        self.log.info("audit", what=what, **fields)
+
     def prepare(self, cfg):
-        """Read and check ``cfg``'s TLS files before it is committed (raises TlsError)."""
-        return prepare_tls(cfg)
+        """Read and check ``cfg``'s TLS and key files before it is committed (raises TlsError)."""
+        from .keys import KeyFileError, load_keys
+
+        try:
+            keys = load_keys(cfg)
+        except KeyFileError as e:
+            raise _tls.TlsError(str(e)) from None
+        return prepare_tls(cfg) + (keys,)
 
     async def apply(self, cfg, prepared=None):
         """Put ``cfg`` into service for new connections; live sessions stay up
         unless their route was removed (closed with 1001, "route removed")."""
         try:
-            prepared = prepared or prepare_tls(cfg)
+            prepared = prepared or self.prepare(cfg)
         except _tls.TlsError as e:
             self.log.error("config_not_applied", why=str(e))
             return 0
         old = self.cfg
         self.cfg = cfg
-        self.tls_listeners, self.tls_backends = prepared
+        self.tls_listeners, self.tls_backends, keys = prepared
+        self.admission.reconfigure(cfg, keys)
         for key, holder in self._holders.items():
             if key in self.tls_listeners:  # same settings: new connections get freshly read files
                 holder.ctx = self.tls_listeners[key]

@@ -10,7 +10,9 @@ and the backend's answer comes back.
 """
 
 from edgegate import rt
-from edgegate.rt import aio, const, ticks_diff, ticks_ms
+from edgegate.policy.admission import Facts
+from edgegate.policy.errors import Reject
+from edgegate.rt import aio, const, ticks_add, ticks_diff, ticks_ms
 from edgegate.ws.connection import Connection
 from edgegate.ws.errors import HandshakeError
 from edgegate.ws.events import CloseReceived, ConnectionFailed, Fragment, Ping, Pong
@@ -39,7 +41,7 @@ def _flush(stream, conn):
 
 
 class Session:
-    __slots__ = ("gw", "cfg", "rings", "tls", "identity", "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
+    __slots__ = ("gw", "cfg", "rings", "tls", "identity", "accept", "admission", "expires", "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
                  "started", "client_seen", "pinged", "close_started", "frames", "bytes")
 
     def __init__(self, gw, stream, sid):
@@ -48,6 +50,9 @@ class Session:
         self.rings = gw.rings
         self.tls = getattr(stream, "secure", False)
         self.identity = None  # the verified client certificate's facts (TLS with client certs)
+        self.accept = None  # the admission decision, held until the session ends
+        self.admission = None  # the Admission that holds its places
+        self.expires = None  # ticks when the credential expires (plus grace)
         self.id = sid
         self.client = stream
         self.backend = None
@@ -89,6 +94,9 @@ class Session:
             self._internal_error(e)
         finally:
             self.state = DONE
+            if self.accept is not None:
+                self.admission.release(self.accept, self.client.peer[0])
+                self.accept = None
             self.client.close()
             if self.backend is not None:
                 self.backend.close()
@@ -121,17 +129,26 @@ class Session:
             # The listeners are closed: a request finished now is refused like a new connection.
             await self._reject(503, (("Retry-After", "1"),), "draining")
             return
-        route = self.cfg.route_for(req.path)
-        if route is None:
-            await self._reject(404, (), "no route")
+        if self.client.peer_cert is not None:
+            from .tls import identity
+
+            self.identity = identity(self.client.peer_cert)
+        facts = Facts(req.path, req.query, req.headers, req.protocols, self.client.peer[0], self.identity)
+        try:
+            acc = gw.admission.decide(facts, ticks_ms(), rt.wall_s())
+        except Reject as r:
+            await self._reject(r.status, r.headers, r.reason)
             return
+        self.accept = acc
+        self.admission = gw.admission
+        route = acc.route
         self.route = route
         self.state = CONNECTING
         try:
             self.backend, protocol = await aio.wait_for(
                 open_backend(route, req, self.cfg.limits, self.client.peer[0], self.rings,
                              gw.tls_backends.get((route.path, route.exact, route.backend_url)),
-                             "wss" if self.tls else "ws"),
+                             "wss" if self.tls else "ws", acc),
                 self.cfg.timeouts["backend_connect_ms"] / 1000,
             )
         except aio.TimeoutError:
@@ -151,14 +168,12 @@ class Session:
         self.state = RELAY
         self.client_seen = ticks_ms()
         gw.log.count("upgrades")
-        ident = None
-        if self.client.peer_cert is not None:
-            from .tls import identity
-
-            ident = identity(self.client.peer_cert)
-        self.identity = ident
+        ident = self.identity
+        if acc.expires_s is not None:
+            left_ms = int((acc.expires_s - rt.wall_s()) * 1000) + self.cfg.jwt.grace_s * 1000
+            self.expires = ticks_add(ticks_ms(), max(0, left_ms))
         gw.log.info("session_open", id=self.id, peer=self.peer, path=req.path,
-                    backend=route.backend_url, protocol=protocol,
+                    backend=route.backend_url, protocol=protocol, principal=acc.principal, auth=acc.method,
                     client_cert=None if ident is None else ident["fingerprint_sha256"][:16])
         if gw.draining:
             # The drain began while the backend was answering: this session gets its 1001 too.
@@ -238,6 +253,8 @@ class Session:
             elif t is ConnectionFailed:
                 self.gw.log.info("peer_failed", id=self.id, side="client" if to_backend else "backend",
                                  code=ev.code, why=ev.reason)
+                if to_backend and ev.code != 1006 and self.admission is not None:
+                    self.admission.protocol_failure(self.client.peer[0], ticks_ms())
                 self.gw.log.count("failed_%d" % ev.code)
                 if dconn.can_send:
                     # The other side did nothing wrong: it hears that its peer went
@@ -312,7 +329,15 @@ class Session:
         t = self.cfg.timeouts
         if self.state == RELAY:
             quiet = ticks_diff(now, self.client_seen)
-            if quiet > t["idle_ms"]:
+            if self.expires is not None and ticks_diff(now, self.expires) >= 0:
+                # RFC 6455 7.4.1: 1008, the session's credential ran out.
+                self.expires = None
+                self.gw.log.count("credential_expired")
+                self.gw.log.info("audit", what="closed", id=self.id, peer=self.peer,
+                                 principal=self.accept.principal if self.accept else None,
+                                 reason="credential expired")
+                self.start_close(1008, "token expired")
+            elif quiet > t["idle_ms"]:
                 self.gw.log.count("idle_timeouts")
                 self.start_close(1001, "idle timeout")
             elif quiet > t["ping_interval_ms"] and not self.pinged and self.cconn.can_send:

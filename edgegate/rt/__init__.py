@@ -7,7 +7,9 @@ clock (``ticks_ms``, ``ticks_diff``, ``ticks_add``), ``json_loads``/``json_dumps
 (a fixed-size zeroed buffer that gives its memory back when dropped) and
 ``utf8_decoder`` (an incremental strict UTF-8 decoder factory, or ``None`` where
 the runtime has none and the core falls back to its own state machine),
-``pbkdf2_sha256`` and ``const_eq`` (constant-time comparison of secrets).
+``pbkdf2_sha256`` and ``const_eq`` (constant-time comparison of secrets),
+``hmac_digest`` (HMAC-SHA256/384/512) and ``verify_signature`` (RS256/ES256
+through python-mbedtls where it exists; ``None`` on runtimes without it).
 """
 
 try:
@@ -53,6 +55,14 @@ except ImportError:  # pragma: no cover - CPython
     def ticks_add(t, delta):
         """The tick value delta milliseconds after t."""
         return t + delta
+
+
+from time import time as _time
+
+
+def wall_s():
+    """Seconds since the Unix epoch (credential expiry is wall-clock time)."""
+    return _time()
 
 
 try:
@@ -136,6 +146,14 @@ if IS_MICROPYTHON:  # pragma: no cover - MicroPython
             d |= a[i] ^ b[i]
         return d == 0
 
+    def hmac_digest(hash_name, key, msg):
+        """HMAC-SHA256 (the only one the portable core promises on MicroPython)."""
+        if hash_name != "sha256":
+            raise ValueError("only sha256 here")
+        return _hmac_sha256(key, msg)
+
+    verify_signature = None
+
 else:  # pragma: no cover - CPython (covered by every CPython test run)
     from codecs import getincrementaldecoder as _gid
 
@@ -217,6 +235,41 @@ else:  # pragma: no cover - CPython (covered by every CPython test run)
     def const_eq(a, b):
         """Compare two byte strings in time independent of where they differ."""
         return _compare_digest(bytes(a), bytes(b))
+
+    import hmac as _hmac
+
+    def hmac_digest(hash_name, key, msg):
+        """HMAC of msg under key with sha256, sha384 or sha512."""
+        return _hmac.new(key, msg, hash_name).digest()
+
+    def _verify_mbedtls(alg, public_key, msg, sig):
+        # public_key: a python-mbedtls pk object (RSA or ECC), loaded by the I/O layer.
+        try:
+            if alg == "ES256":
+                if len(sig) != 64:
+                    return False
+                sig = _der_ecdsa(sig[:32], sig[32:])
+            return bool(public_key.verify(msg, sig, "sha256"))
+        except Exception:  # noqa: BLE001 - any failure to verify is a refusal
+            return False
+
+    def _der_int(b):
+        b = bytes(b).lstrip(b"\x00") or b"\x00"
+        if b[0] & 0x80:
+            b = b"\x00" + b
+        return b"\x02" + bytes([len(b)]) + b
+
+    def _der_ecdsa(r, s):
+        # RFC 7518 3.4: a JWS ES256 signature is raw r||s; Mbed TLS wants DER.
+        body = _der_int(r) + _der_int(s)
+        return b"\x30" + bytes([len(body)]) + body
+
+    try:
+        import mbedtls.pk  # noqa: F401
+
+        verify_signature = _verify_mbedtls
+    except ImportError:  # pragma: no cover - CPython without python-mbedtls
+        verify_signature = None
 
     def utf8_decoder():
         """A fresh strict incremental UTF-8 decoder (``decode(data, final)``)."""

@@ -219,7 +219,10 @@ def test_backend_sees_the_path_query_and_forwarded_for_of_the_client():
         async with websockets.serve(lambda ws: ws.wait_closed(), "127.0.0.1", 0, process_request=look,
                                     subprotocols=["b", "a"]) as server:
             port = server.sockets[0].getsockname()[1]
-            with procs.gateway(port) as gw:
+            # A browser's Origin must be on the route's allow-list (refused otherwise).
+            routes = [{"path": "/", "origins": ["http://app.example"],
+                       "backend": {"url": "ws://127.0.0.1:%d" % port}}]
+            with procs.gateway(port, routes=routes) as gw:
                 url = "ws://127.0.0.1:%d/room/7?user=x&y=%%20" % gw.port
                 async with websockets.connect(url, origin="http://app.example", subprotocols=["a", "b"],
                                               open_timeout=STEP_S) as ws:

@@ -1,0 +1,241 @@
+"""Admission at the upgrade (portable, no I/O): accept (route, principal, sub-protocol) or refuse.
+
+``Admission.decide(facts, now_ms, now_s)`` runs the checks cheapest first: ban
+(403), upgrade rate per address (429 + Retry-After), route (404), Origin
+(403), sub-protocol (400), authentication (401; failures count towards a ban),
+upgrade rate per principal (429), connections per address / principal (429)
+and per route (503). An accepted upgrade holds its place in the count tables
+until ``release``. Every refusal is counted and reported through ``audit``
+with a fixed reason; no credential is ever part of it.
+"""
+
+import hashlib
+
+from edgegate.rt import ticks_add
+
+from . import jwt
+from .bans import BanTable
+from .buckets import BucketTable, CountTable
+from .errors import AuthError, Reject
+
+
+class Facts:
+    """What the upgrade request says (the I/O layer fills it in)."""
+
+    def __init__(self, path, query, headers, protocols, peer, identity=None):
+        self.path = path
+        self.query = query
+        self.headers = headers  # [(lowercase name, value)]
+        self.protocols = protocols
+        self.peer = peer
+        self.identity = identity  # verified client certificate facts, or None
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+
+class Accept:
+    def __init__(self, route, principal, protocol, forward_protocols, query, expires_s, method):
+        self.route = route
+        self.principal = principal
+        self.protocol = protocol  # chosen for the client, or None
+        self.forward_protocols = forward_protocols  # offered to the backend (carrier removed)
+        self.query = query  # forwarded to the backend (token parameter removed)
+        self.expires_s = expires_s  # the credential's exp (wall clock), or None
+        self.method = method  # jwt, api_key, client_cert, none
+
+
+class KeySet:
+    """Credentials loaded by the I/O layer: JWT keys, API key hashes (id -> sha256 bytes)."""
+
+    def __init__(self, jwt_keys=(), api_keys=None):
+        self.jwt_keys = list(jwt_keys)
+        self.api_keys = api_keys or {}
+
+
+def _query_pop(query, name):
+    """(value of name or None, query without it)."""
+    if not query:
+        return None, query
+    value = None
+    kept = []
+    for part in query.split("&"):
+        k, _, v = part.partition("=")
+        if k == name and value is None:
+            value = v
+        else:
+            kept.append(part)
+    return value, "&".join(kept)
+
+
+class Admission:
+    def __init__(self, cfg, keys, audit=None):
+        a = cfg.admission
+        n = cfg.limits["admission_table_entries"]
+        self.cfg = cfg
+        self.keys = keys
+        self.audit = audit
+        self.counters = {}
+        self.bans = BanTable(n)
+        self.per_ip = BucketTable(a.ip_rate_per_s, 1, a.ip_burst, n)
+        self.per_principal = BucketTable(a.principal_rate_per_s, 1, a.principal_burst, n)
+        # "after N failures within W seconds": a bucket of N refilled N per W s.
+        self.failures = BucketTable(a.ban_after_failures, a.ban_window_s, a.ban_after_failures, n)
+        m = cfg.limits["max_conns"]
+        self.conns_ip = CountTable(m)
+        self.conns_principal = CountTable(m)
+        self.conns_route = CountTable(max(1, len(cfg.routes)))
+
+    def reconfigure(self, cfg, keys):
+        """A commit: new rules and keys for new upgrades; bans and live counts carry over."""
+        a = cfg.admission
+        n = cfg.limits["admission_table_entries"]
+        self.cfg = cfg
+        self.keys = keys
+        self.per_ip = BucketTable(a.ip_rate_per_s, 1, a.ip_burst, n)
+        self.per_principal = BucketTable(a.principal_rate_per_s, 1, a.principal_burst, n)
+        self.failures = BucketTable(a.ban_after_failures, a.ban_window_s, a.ban_after_failures, n)
+        m = cfg.limits["max_conns"]
+        if m > self.conns_ip.max_entries:
+            self.conns_ip.max_entries = m
+            self.conns_principal.max_entries = m
+        self.conns_route.max_entries = max(self.conns_route.max_entries, len(cfg.routes))
+
+    def _count(self, name):
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    def _refuse(self, status, reason, kind, facts, headers=()):
+        self._count("refused_%s" % kind)
+        if self.audit is not None:
+            self.audit("refused", status=status, reason=reason, kind=kind, peer=facts.peer, path=facts.path)
+        return Reject(status, reason, headers, kind)
+
+    def decide(self, facts, now_ms, now_s):
+        """An ``Accept`` (hold it until ``release``) or raise ``Reject``."""
+        a = self.cfg.admission
+        peer = facts.peer
+        if self.bans.banned(peer, now_ms):
+            raise self._refuse(403, "banned", "ban", facts)
+        if not self.per_ip.take(peer, now_ms):
+            raise self._refuse(429, "upgrade rate per address", "rate", facts,
+                               (("Retry-After", str(self.per_ip.retry_after_s(peer))),))
+        route = self.cfg.route_for(facts.path)
+        if route is None:
+            raise self._refuse(404, "no route", "route", facts)
+        p = route.policy
+        origin = facts.header("origin")
+        if origin is None:
+            if not p.allow_missing_origin:
+                raise self._refuse(403, "origin missing", "origin", facts)
+        elif "*" not in p.origins and origin not in p.origins:
+            raise self._refuse(403, "origin not allowed", "origin", facts)
+        carrier = None
+        offered = []
+        for proto in facts.protocols:
+            if p.protocol_prefix and proto.startswith(p.protocol_prefix) and len(proto) > len(p.protocol_prefix):
+                carrier = proto[len(p.protocol_prefix):]
+            else:
+                offered.append(proto)
+        allowed = [x for x in offered if x in p.subprotocols] if p.subprotocols is not None else offered
+        if p.require_subprotocol and not allowed:
+            raise self._refuse(400, "no acceptable sub-protocol", "subprotocol", facts)
+        query = facts.query
+        principal, expires_s, method = None, None, "none"
+        if p.methods:
+            try:
+                principal, expires_s, method, query = self._authenticate(p, facts, carrier, query, now_s)
+            except AuthError as e:
+                self._auth_failed(facts, now_ms)
+                raise self._refuse(401, "authentication failed: %s" % e, "auth", facts,
+                                   (("WWW-Authenticate", 'Bearer realm="edgegate"'),)) from None
+        if principal is not None and not self.per_principal.take(principal, now_ms):
+            raise self._refuse(429, "upgrade rate per principal", "rate", facts,
+                               (("Retry-After", str(self.per_principal.retry_after_s(principal))),))
+        if self.conns_ip.count(peer) >= a.max_conns_per_ip:
+            raise self._refuse(429, "connections per address", "rate", facts, (("Retry-After", "5"),))
+        if principal is not None and self.conns_principal.count(principal) >= a.max_conns_per_principal:
+            raise self._refuse(429, "connections per principal", "rate", facts, (("Retry-After", "5"),))
+        rkey = route.path
+        if self.conns_route.count(rkey) >= p.max_conns:
+            raise self._refuse(503, "route at capacity", "capacity", facts, (("Retry-After", "1"),))
+        if not self.conns_ip.add(peer) or not self.conns_route.add(rkey):
+            self.conns_ip.remove(peer)
+            raise self._refuse(503, "admission tables full", "capacity", facts, (("Retry-After", "1"),))
+        if principal is not None:
+            self.conns_principal.add(principal)
+        self._count("accepted_%s" % method)
+        # A selected sub-protocol is the first allowed one the client offered;
+        # the backend is offered exactly those allowed ones.
+        chosen = allowed[0] if allowed else None
+        return Accept(route, principal, chosen, allowed, query, expires_s, method)
+
+    def release(self, accept, peer):
+        """The session of ``accept`` ended: free its places in the count tables."""
+        self.conns_ip.remove(peer)
+        self.conns_route.remove(accept.route.path)
+        if accept.principal is not None:
+            self.conns_principal.remove(accept.principal)
+
+    def _auth_failed(self, facts, now_ms):
+        a = self.cfg.admission
+        if not self.failures.take(facts.peer, now_ms):
+            self.bans.ban(facts.peer, ticks_add(now_ms, a.ban_s * 1000), "authentication failures", now_ms)
+            self._count("bans")
+            if self.audit is not None:
+                self.audit("banned", peer=facts.peer, seconds=a.ban_s, reason="authentication failures")
+
+    def protocol_failure(self, peer, now_ms):
+        """A session broke the protocol: counts towards a ban like a failed authentication."""
+        self._auth_failed(Facts("", "", [], [], peer), now_ms)
+
+    def _authenticate(self, p, facts, carrier, query, now_s):
+        errors = []
+        for method in p.methods:
+            if method == "jwt":
+                token = None
+                auth = facts.header("authorization")
+                if auth is not None and auth[:7].lower() == "bearer ":
+                    token = auth[7:].strip()
+                elif carrier is not None:
+                    token = carrier
+                elif p.query_param:
+                    token, query = _query_pop(query, p.query_param)
+                if token is None:
+                    errors.append("no bearer token")
+                    continue
+                j = self.cfg.jwt
+                claims = jwt.verify(token, self.keys.jwt_keys, now_s, j.issuer, j.audience, j.leeway_s)
+                sub = claims.get("sub")
+                principal = "jwt:%s" % (sub if isinstance(sub, str) else "?")
+                exp = claims.get("exp")
+                return principal, exp, "jwt", query
+            if method == "api_key":
+                presented = facts.header(p.api_key_header)
+                if presented is None:
+                    errors.append("no api key")
+                    continue
+                digest = hashlib.sha256(presented.encode("utf-8")).digest()
+                found = None
+                for kid, h in self.keys.api_keys.items():  # every key compared: no early exit
+                    if _eq(digest, h) and found is None:
+                        found = kid
+                if found is None:
+                    raise AuthError("unknown api key")
+                return "key:%s" % found, None, "api_key", query
+            if method == "client_cert":
+                ident = facts.identity
+                if ident is None:
+                    errors.append("no client certificate")
+                    continue
+                name = ident["sans"][0] if ident.get("sans") else (ident.get("subject") or ident["fingerprint_sha256"])
+                return "cert:%s" % name, None, "client_cert", query
+        raise AuthError(", ".join(errors) or "no method")
+
+
+def _eq(a, b):
+    from edgegate.rt import const_eq
+
+    return const_eq(a, b)
