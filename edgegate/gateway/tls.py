@@ -55,13 +55,74 @@ class ContextHolder:
         self.ctx = ctx
 
 
+class NamedContexts:
+    """A listener's Mbed TLS contexts: the default one and one per SNI name.
+
+    python-mbedtls 2.x has no SNI callback (setting one raises
+    NotImplementedError), so the stream reads the name from the ClientHello
+    itself and wraps its buffers with the context chosen here.
+    """
+
+    def __init__(self, default, by_name):
+        self.default = default
+        self.by_name = by_name
+
+    def for_name(self, name):
+        return self.by_name.get((name or "").lower(), self.default)
+
+
+# The ClientHello's first record is held (copied) until its SNI name is read.
+_MAX_HELLO_RECORD = 16384 + 2048
+
+
+def client_hello_name(data):
+    """The SNI host name of the ClientHello at the start of ``data``.
+
+    Returns (decided, name): (False, None) while the first record is still
+    incomplete; otherwise name is None when there is none (or the bytes are
+    not a ClientHello: Mbed TLS then refuses them with the default context).
+    """
+    if len(data) < 5:
+        return False, None
+    n = (data[3] << 8) | data[4]
+    if data[0] != 0x16 or n > _MAX_HELLO_RECORD:
+        return True, None
+    if len(data) < 5 + n:
+        return False, None
+    b = bytes(data[5:5 + n])
+    try:
+        if b[0] != 1:  # not a ClientHello
+            return True, None
+        p = 4 + 2 + 32  # handshake header, client_version, random
+        p += 1 + b[p]  # session_id
+        p += 2 + ((b[p] << 8) | b[p + 1])  # cipher_suites
+        p += 1 + b[p]  # compression_methods
+        end = min(len(b), p + 2 + ((b[p] << 8) | b[p + 1]))
+        p += 2
+        while p + 4 <= end:
+            typ, ln = (b[p] << 8) | b[p + 1], (b[p + 2] << 8) | b[p + 3]
+            p += 4
+            if typ == 0:  # server_name: list length, then (type, length, name)...
+                q = p + 2
+                while q + 3 <= p + ln:
+                    nl = (b[q + 1] << 8) | b[q + 2]
+                    if b[q] == 0:
+                        return True, b[q + 3:q + 3 + nl].decode("ascii", "replace")
+                    q += 3 + nl
+                return True, None
+            p += ln
+    except IndexError:  # a ClientHello spanning records: no name read, default context
+        pass
+    return True, None
+
+
 class MbedTlsStream(net.Stream):
     """A Stream carried over Mbed TLS (server side, or client side with ``server_hostname``).
 
     ``ctx`` is a ContextHolder (listeners) or a ClientContext (backends).
     """
 
-    __slots__ = ("_tls", "_ctx", "_hostname", "_handshaken", "_hs_waiter", "_failed", "_tls_buffered")
+    __slots__ = ("_tls", "_ctx", "_hostname", "_handshaken", "_hs_waiter", "_failed", "_tls_buffered", "_hello")
 
     def __init__(self, rx, high_water, lender, on_made, ctx, server_hostname=None):
         super().__init__(rx, high_water, lender, on_made)
@@ -73,11 +134,15 @@ class MbedTlsStream(net.Stream):
         self._hs_waiter = None
         self._failed = None
         self._tls_buffered = False
+        self._hello = None
 
     def connection_made(self, transport):
         ctx = self._ctx.ctx if isinstance(self._ctx, ContextHolder) else self._ctx
         self._ctx = None
-        if self._hostname is not None:
+        if isinstance(ctx, NamedContexts):  # the context is chosen by the ClientHello's name
+            self._ctx = ctx
+            self._hello = bytearray()
+        elif self._hostname is not None:
             self._tls = ctx.wrap_buffers(self._hostname)
         else:
             self._tls = ctx.wrap_buffers()
@@ -90,8 +155,23 @@ class MbedTlsStream(net.Stream):
         return _SCRATCH_VIEW
 
     def buffer_updated(self, nbytes):
+        if self._tls is None:
+            if self._hello is None:
+                return
+            self._hello += _SCRATCH_VIEW[:nbytes]
+            decided, name = client_hello_name(self._hello)
+            if not decided:
+                return
+            hello, self._hello = self._hello, None
+            self._tls = self._ctx.for_name(name).wrap_buffers()
+            self._ctx = None
+            self._pushed(hello)
+            return
+        self._pushed(_SCRATCH_VIEW[:nbytes])
+
+    def _pushed(self, data):
         try:
-            self._tls.receive_from_network(_SCRATCH_VIEW[:nbytes])
+            self._tls.receive_from_network(data)
         except Exception as e:  # noqa: BLE001 - Mbed TLS raises its own error types
             self._fail(e)
             return
@@ -172,6 +252,8 @@ class MbedTlsStream(net.Stream):
             self._wake()
 
     def _send_pending(self):
+        if self._tls is None:
+            return
         t = self.transport
         while True:
             data = self._tls.peek_outgoing(16384)
@@ -307,14 +389,12 @@ def mbedtls_server_context(tls_cfg):
             highest_supported_version=mtls.TLSVersion.TLSv1_2,
             validate_certificates=tls_cfg.client_cert == "required",
             trust_store=trust,
-            sni_callback=sni if by_name else None,
         )
 
-    def sni(wrapped, server_name):
-        c = by_name.get((server_name or "").lower())
-        return None if c is None else mtls.ServerContext(conf(c))
-
-    return mtls.ServerContext(conf(main))
+    default = mtls.ServerContext(conf(main))
+    if not by_name:
+        return default
+    return NamedContexts(default, {name: mtls.ServerContext(conf(c)) for name, c in by_name.items()})
 
 
 def ssl_server_context(tls_cfg):
