@@ -165,6 +165,9 @@ def parse_ws_url(url):
         port = 443 if secure else 80
     if not host or not 0 < port < 65536:
         raise ValueError("bad host or port")
+    for c in host:
+        if not (c.isalpha() or c.isdigit() or c in ".-:_"):
+            raise ValueError("bad character %r in host" % c)
     for c in path:
         if c in " \r\n\t":
             raise ValueError("whitespace in path")

@@ -12,7 +12,7 @@ for display are redacted, and the console password is set only by
 from edgegate.rt import json_dumps, json_loads, ticks_add, ticks_diff
 
 from . import paths, secrets
-from .model import ConfigError, parse
+from .model import ConfigError, parse, safe_defaults
 
 
 def _copy(doc):
@@ -78,22 +78,34 @@ class ConfigSession:
         except ValueError as e:
             raise ConfigError(path or "path", str(e)) from None
 
-    def set(self, path, value_text):
+    def _secrets_of(self, doc):
+        out = []
+        for path in secrets.SECRET_PATHS:
+            try:
+                out.append((path, paths.get(doc, list(path))))
+            except ValueError:
+                pass
+        return out
+
+    def _edit(self, path, change):
+        # Editing a parent (set console {...}, unset console) must not drop or
+        # replace a secret: those change only through passwd.
         parts = self._parts(path)
         if secrets.is_secret(paths.format_path(parts)):
             raise ConfigError(path, "a secret: use passwd")
+        kept = self._secrets_of(self.staged_doc)
         try:
-            value = parse_value(value_text)
-            paths.set_value(self.staged_doc, parts, value)
+            change(parts)
+            for p, value in kept:
+                paths.set_value(self.staged_doc, list(p), value)
         except ValueError as e:
             raise ConfigError(path, str(e)) from None
 
+    def set(self, path, value_text):
+        self._edit(path, lambda parts: paths.set_value(self.staged_doc, parts, parse_value(value_text)))
+
     def unset(self, path):
-        parts = self._parts(path)
-        try:
-            paths.unset(self.staged_doc, parts)
-        except ValueError as e:
-            raise ConfigError(path, str(e)) from None
+        self._edit(path, lambda parts: paths.unset(self.staged_doc, parts))
 
     def discard(self):
         self.staged_doc = _copy(self.running_doc) if self.running_doc is not None else {}
@@ -138,6 +150,16 @@ class ConfigSession:
 
     def _back(self):
         prev = self.previous_doc
+        if prev is None:  # the commit replaced safe defaults: back to them
+            now_running = self.running_doc
+            self.store.restore(None)
+            self.pending_deadline = None
+            self.apply(safe_defaults(self.board))
+            self.running_doc = None
+            self.staged_doc = {}
+            self.source = "safe-defaults"
+            self.previous_doc = now_running
+            return
         cfg = parse(prev, self.board)
         self.store.restore(prev) if self.pending_deadline is not None else self.store.save(prev, self.running_doc)
         self.pending_deadline = None
@@ -156,10 +178,6 @@ class ConfigSession:
         """Lines to report; rolls an unconfirmed commit back at its deadline."""
         if self.pending_deadline is not None and ticks_diff(now_ms, self.pending_deadline) >= 0:
             secs = self.pending_ms // 1000
-            if self.previous_doc is None:
-                self.store.restore(self.running_doc)  # pragma: no cover - commits always have a previous doc
-                self.pending_deadline = None
-                return []
             self._back()
             return ["commit not confirmed within %d s: rolled back to the previous config" % secs]
         return []
@@ -171,7 +189,12 @@ class ConfigSession:
 
     # -- secrets --
     def check_password(self, password):
-        stored = (self.running_doc or {}).get("console", {}).get("password_hash")
+        """Against the running config's hash; on safe defaults (no usable config),
+        against the board's factory hash so the box can still be repaired."""
+        if self.running_doc is None:
+            stored = self.board.get("factory_password_hash")
+        else:
+            stored = self.running_doc.get("console", {}).get("password_hash")
         if not stored:
             return False
         return secrets.check_password(password, stored)
@@ -183,6 +206,10 @@ class ConfigSession:
         if len(new) < secrets.MIN_PASSWORD_CHARS:
             raise ConfigError("console.password_hash",
                               "new password under %d characters" % secrets.MIN_PASSWORD_CHARS)
+        if self.running_doc is None:
+            # Safe defaults: nothing to commit it into yet; it goes with the next commit.
+            self.staged_doc.setdefault("console", {})["password_hash"] = secrets.hash_password(new)
+            return "password staged: it takes effect with the next commit"
         doc = _copy(self.running_doc)
         doc.setdefault("console", {})["password_hash"] = secrets.hash_password(new)
         cfg = parse(doc, self.board)

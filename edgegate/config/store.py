@@ -116,6 +116,9 @@ class ConfigStore:
         self.storage.remove(self.pending_name)
 
     def restore(self, doc):
-        """Write ``doc`` back as the committed document and drop the pending marker."""
-        self.storage.write(self.name, encode(doc))
+        """Write ``doc`` back as the committed document (None: remove it) and drop the pending marker."""
+        if doc is None:
+            self.storage.remove(self.name)
+        else:
+            self.storage.write(self.name, encode(doc))
         self.storage.remove(self.pending_name)

@@ -133,7 +133,6 @@ def test_schema_is_looser_where_only_the_model_can_check(validator, board, name,
     assert not parses(doc, board)
 
 
-@pytest.mark.xfail(strict=True, reason="model.parse_ws_url does not check the host's characters")
 @pytest.mark.parametrize("name, doc", KNOWN_GAPS, ids=[a[0] for a in KNOWN_GAPS])
 def test_model_refuses_backend_urls_the_schema_refuses(validator, board, name, doc):
     assert not validator.is_valid(doc)

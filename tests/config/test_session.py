@@ -165,11 +165,18 @@ class EditTests(TestCase):
                                        "- routes[0].backend.url",
                                        "+ timeouts.idle_ms = 5000"])
 
-    def test_diff_shows_the_password_hash_redacted(self):
+    def test_unsetting_or_replacing_a_secrets_parent_keeps_the_secret(self):
         b = Box()
         b.cs.unset("console")
-        self.assertEqual(b.cs.diff(), ["- console.password_hash"])
-        b.cs.discard()
+        self.assertEqual(b.cs.diff(), [])
+        b.cs.set("console", '{"max_failures": 3}')
+        self.assertEqual(b.cs.diff(), ["+ console.max_failures = 3"])
+        with self.assertRaises(ConfigError) as cm:
+            b.cs.unset("console.password_hash")
+        self.assertEqual(str(cm.exception), "console.password_hash: a secret: use passwd")
+
+    def test_diff_shows_the_password_hash_redacted(self):
+        b = Box()
         b.cs.staged_doc["console"]["password_hash"] = secrets.hash_password("other pass", b"x" * 8, 1000)
         self.assertEqual(b.cs.diff(), ["~ console.password_hash: \"<hashed>\" -> \"<hashed>\""])
 
@@ -441,3 +448,42 @@ class PasswordTests(TestCase):
         b.cs.set_password(PW, "new password", T0)
         iterations = secrets.parse_hash(b.stored()["console"]["password_hash"])[0]
         self.assertEqual(iterations, secrets.DEFAULT_ITERATIONS)
+
+
+class SafeDefaultsTests(TestCase):
+    """A box on safe defaults (no usable config) can still be repaired from the console."""
+
+    def safe_box(self):
+        b = Box(base_doc())
+        b.cs.board = dict(BOARD, factory_password_hash=HASH)
+        b.cs.running_doc = None
+        b.cs.staged_doc = {}
+        b.cs.source = "safe-defaults"
+        return b
+
+    def test_console_accepts_the_boards_factory_password_only_on_safe_defaults(self):
+        b = self.safe_box()
+        self.assertTrue(b.cs.check_password(PW))
+        self.assertFalse(b.cs.check_password("wrong"))
+        plain = Box(base_doc())
+        plain.cs.board = dict(BOARD, factory_password_hash=secrets.hash_password("factory", b"f" * 16, 1000))
+        self.assertFalse(plain.cs.check_password("factory"))
+
+    def test_passwd_on_safe_defaults_is_staged_for_the_next_commit(self):
+        b = self.safe_box()
+        with cheap_hashes():
+            self.assertEqual(b.cs.set_password(PW, "new password 1", T0),
+                             "password staged: it takes effect with the next commit")
+        self.assertIn("password_hash", b.cs.staged_doc["console"])
+
+    def test_unconfirmed_commit_from_safe_defaults_rolls_back_to_safe_defaults(self):
+        b = self.safe_box()
+        for k, v in base_doc().items():
+            b.cs.staged_doc[k] = v
+        b.cs.commit(T0, 2000)
+        self.assertEqual(b.cs.tick(ticks_add(T0, 2000)),
+                         ["commit not confirmed within 2 s: rolled back to the previous config"])
+        self.assertIsNone(b.cs.running_doc)
+        self.assertEqual(b.cs.source, "safe-defaults")
+        self.assertIsNone(b.storage.read("box.json"))
+        self.assertEqual(b.applied[-1].listeners, [])
