@@ -351,10 +351,15 @@ def mbedtls_server_context(tls_cfg):
     from mbedtls import pk, x509
 
     def chain(cert_path, key_path):
+        # CRT.from_PEM reads the first certificate only: the file's blocks (the
+        # leaf, then its intermediates) are read one by one, so all are sent.
+        text = _read(cert_path, "certificate").decode("ascii", "replace")
+        begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+        blocks = [b[b.index(begin):] + end for b in text.split(end) if begin in b]
         try:
-            certs = x509.CRT.from_PEM(_read(cert_path, "certificate").decode())
-        except TlsError:
-            raise
+            if not blocks:
+                raise ValueError("no certificate block")
+            certs = tuple(x509.CRT.from_PEM(b) for b in blocks)
         except Exception as e:  # noqa: BLE001
             raise TlsError("certificate %s: not a PEM certificate (%s)" % (cert_path, e)) from None
         raw = _read(key_path, "key")
@@ -365,7 +370,10 @@ def mbedtls_server_context(tls_cfg):
                 key = pk.RSA.from_buffer(raw)
             except Exception as e:  # noqa: BLE001
                 raise TlsError("key %s: not a PEM EC or RSA private key (%s)" % (key_path, e)) from None
-        return ((certs,), key)
+        # Mbed TLS would take a key of another certificate and fail every handshake.
+        if certs[0].subject_public_key.export_public_key("DER") != key.export_public_key("DER"):
+            raise TlsError("key %s: does not belong to certificate %s" % (key_path, cert_path))
+        return (certs, key)
 
     main = chain(tls_cfg.cert, tls_cfg.key)
     trust = None
