@@ -75,7 +75,7 @@ class Gateway:
         self.started_ms = ticks_ms()
         self.applied = 0
         self.tls_listeners, self.tls_backends = {}, {}
-        self._holders = {}  # listener key -> ContextHolder (mbedtls listeners)
+        self._holders = {}  # listener key -> ContextHolder (TLS listeners)
 
     async def start(self):
         """Open every listener; ``addresses`` then holds the bound (host, port)s."""
@@ -91,10 +91,11 @@ class Gateway:
     async def _listen(self, ln):
         key = _listener_key(ln)
         kw = {}
-        if ln.tls is not None and ln.tls.backend == "ssl":
-            kw = {"ssl": self.tls_listeners[key], "ssl_handshake_timeout": ln.tls.handshake_ms / 1000}
-        elif ln.tls is not None:
+        if ln.tls is not None:
             holder = self._holders[key] = _tls.ContextHolder(self.tls_listeners[key])
+        if ln.tls is not None and ln.tls.backend == "ssl":
+            kw = {"ssl": _tls.ssl_serving_context(holder), "ssl_handshake_timeout": ln.tls.handshake_ms / 1000}
+        elif ln.tls is not None:
             kw = {"stream_class": _tls.MbedTlsStream, "stream_args": (holder,)}
 
         async def on_client(stream):

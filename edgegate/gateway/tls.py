@@ -446,6 +446,29 @@ def ssl_server_context(tls_cfg):
     return main
 
 
+def ssl_serving_context(holder):
+    """The SSLContext an ssl listener is served with, following ``holder.ctx`` (what a commit swaps).
+
+    asyncio keeps the context a server was created with; so at each handshake
+    (the SNI callback runs with or without a name) the connection switches to
+    the holder's current context, then that context's own SNI choice applies.
+    """
+    front = holder.ctx
+    own_sni = front.sni_callback
+
+    def pick(sslobj, server_name, _ctx):
+        cur = holder.ctx
+        sni = own_sni if cur is front else cur.sni_callback
+        if cur is not front:
+            sslobj.context = cur
+        if sni is not None:
+            return sni(sslobj, server_name, cur)
+        return None
+
+    front.sni_callback = pick
+    return front
+
+
 def mbedtls_client_context(ca_path):
     """A ClientContext verifying a backend against ``ca_path`` (the name is pinned per connection)."""
     import mbedtls.tls as mtls
