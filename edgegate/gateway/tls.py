@@ -34,6 +34,8 @@ SSL_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 _SCRATCH = bytearray(15 * 1024)
 _WRITE_CHUNK = 8192
 _SCRATCH_VIEW = memoryview(_SCRATCH)
+# MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY: an orderly end (its text names no "close notify").
+_PEER_CLOSE_NOTIFY = 0x7880
 
 
 class TlsError(Exception):
@@ -235,7 +237,7 @@ class MbedTlsStream(net.Stream):
                 self.eof = True
                 break
             except Exception as e:  # noqa: BLE001
-                if "CLOSE_NOTIFY" in repr(e).upper() or "close notify" in str(e).lower():
+                if getattr(e, "err", None) == _PEER_CLOSE_NOTIFY:
                     self.eof = True
                     break
                 self._fail(e)
