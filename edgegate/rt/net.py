@@ -232,7 +232,11 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         def eof_received(self):
             self.eof = True
             self._wake()
-            return True
+            # Keep a TCP transport open for our side to finish (half-close). An
+            # asyncio SSL transport cannot, and logs a plain-text warning into
+            # the JSON log on every True.
+            t = self.transport
+            return t is None or t.get_extra_info("ssl_object") is None
 
         def connection_lost(self, exc):
             self.eof = True
