@@ -181,7 +181,8 @@ class Admission:
 
     def _auth_failed(self, facts, now_ms):
         a = self.cfg.admission
-        if not self.failures.take(facts.peer, now_ms):
+        # The Nth failure within the window empties the allowance and bans.
+        if not self.failures.take(facts.peer, now_ms) or self.failures.empty(facts.peer):
             self.bans.ban(facts.peer, ticks_add(now_ms, a.ban_s * 1000), "authentication failures", now_ms)
             self._count("bans")
             if self.audit is not None:

@@ -45,6 +45,11 @@ class BucketTable:
         b[0] -= _UNIT
         return True
 
+    def empty(self, key):
+        """True if ``key`` has no whole token left (as of its last ``take``)."""
+        b = self._b.get(key)
+        return b is not None and b[0] < _UNIT
+
     def retry_after_s(self, key):
         """Whole seconds until ``key`` has a token again (for Retry-After), at least 1."""
         b = self._b.get(key)
