@@ -57,15 +57,16 @@ class KeySet:
 
 
 def _query_pop(query, name):
-    """(value of name or None, query without it)."""
+    """(first value of name or None, query without any ``name=`` part)."""
     if not query:
         return None, query
     value = None
     kept = []
     for part in query.split("&"):
         k, _, v = part.partition("=")
-        if k == name and value is None:
-            value = v
+        if k == name:
+            if value is None:
+                value = v
         else:
             kept.append(part)
     return value, "&".join(kept)
@@ -142,11 +143,14 @@ class Admission:
         allowed = [x for x in offered if x in p.subprotocols] if p.subprotocols is not None else offered
         if p.require_subprotocol and not allowed:
             raise self._refuse(400, "no acceptable sub-protocol", "subprotocol", facts)
-        query = facts.query
+        query, qtoken = facts.query, None
+        if p.query_param:
+            # The named parameter is a credential: never forwarded, whichever method authenticates.
+            qtoken, query = _query_pop(query, p.query_param)
         principal, expires_s, method = None, None, "none"
         if p.methods:
             try:
-                principal, expires_s, method, query = self._authenticate(p, facts, carrier, query, now_s)
+                principal, expires_s, method = self._authenticate(p, facts, carrier, qtoken, now_s)
             except AuthError as e:
                 self._auth_failed(facts, now_ms)
                 raise self._refuse(401, "authentication failed: %s" % e, "auth", facts,
@@ -192,7 +196,7 @@ class Admission:
         """A session broke the protocol: counts towards a ban like a failed authentication."""
         self._auth_failed(Facts("", "", [], [], peer), now_ms)
 
-    def _authenticate(self, p, facts, carrier, query, now_s):
+    def _authenticate(self, p, facts, carrier, qtoken, now_s):
         errors = []
         for method in p.methods:
             if method == "jwt":
@@ -202,8 +206,8 @@ class Admission:
                     token = auth[7:].strip()
                 elif carrier is not None:
                     token = carrier
-                elif p.query_param:
-                    token, query = _query_pop(query, p.query_param)
+                elif qtoken is not None:
+                    token = qtoken
                 if token is None:
                     errors.append("no bearer token")
                     continue
@@ -212,7 +216,7 @@ class Admission:
                 sub = claims.get("sub")
                 principal = "jwt:%s" % (sub if isinstance(sub, str) else "?")
                 exp = claims.get("exp")
-                return principal, exp, "jwt", query
+                return principal, exp, "jwt"
             if method == "api_key":
                 presented = facts.header(p.api_key_header)
                 if presented is None:
@@ -225,14 +229,14 @@ class Admission:
                         found = kid
                 if found is None:
                     raise AuthError("unknown api key")
-                return "key:%s" % found, None, "api_key", query
+                return "key:%s" % found, None, "api_key"
             if method == "client_cert":
                 ident = facts.identity
                 if ident is None:
                     errors.append("no client certificate")
                     continue
                 name = ident["sans"][0] if ident.get("sans") else (ident.get("subject") or ident["fingerprint_sha256"])
-                return "cert:%s" % name, None, "client_cert", query
+                return "cert:%s" % name, None, "client_cert"
         raise AuthError(", ".join(errors) or "no method")
 
 
