@@ -3,11 +3,18 @@
 A bucket refills ``tokens`` every ``per_s`` seconds up to ``burst`` (so 10 per
 60 s works without floats, which are heap objects on MicroPython). The bucket
 table holds at most ``max_entries`` keys: a new key when full evicts the least
-recently used one (dicts keep insertion order and a key is re-inserted on each
-use), so a flood of distinct sources cannot grow it.
+recently used one (the table keeps insertion order and a key is re-inserted on
+each use), so a flood of distinct sources cannot grow it. CPython dicts keep
+insertion order; MicroPython's do not (they iterate in hash-slot order), so
+there the table is an OrderedDict.
 """
 
-from edgegate.rt import ticks_diff
+from edgegate.rt import IS_MICROPYTHON, ticks_diff
+
+if IS_MICROPYTHON:  # pragma: no cover - MicroPython
+    from collections import OrderedDict as _ordered
+else:
+    _ordered = dict
 
 _UNIT = 1000000  # micro-tokens per token
 
@@ -19,7 +26,7 @@ class BucketTable:
         self.refill_per_ms = max(1, tokens * (_UNIT // 1000) // per_s)
         self.cap = burst * _UNIT
         self.max_entries = max_entries
-        self._b = {}  # key -> [micro-tokens, last ms]
+        self._b = _ordered()  # key -> [micro-tokens, last ms], least recently used first
         self.evictions = 0
 
     def __len__(self):
