@@ -84,7 +84,11 @@ def verify(token, keys, now_s, issuer=None, audience=None, leeway_s=0):
         raise AuthError("signature is not base64url") from None
     signing_input = (parts[0] + "." + parts[1]).encode()
     if key.alg in HMAC_ALGS:
-        ok = rt.const_eq(rt.hmac_digest(HMAC_ALGS[key.alg], key.material, signing_input), sig)
+        try:
+            mac = rt.hmac_digest(HMAC_ALGS[key.alg], key.material, signing_input)
+        except ValueError:  # MicroPython: HMAC-SHA256 only
+            raise AuthError("%s not available on this runtime" % key.alg) from None
+        ok = rt.const_eq(mac, sig)
     elif rt.verify_signature is None:
         raise AuthError("%s not available on this runtime" % key.alg)
     else:
