@@ -11,17 +11,15 @@ import binascii
 from edgegate.policy.admission import KeySet
 from edgegate.policy.jwt import JwtKey, b64url_decode
 
+from .files import read_material
+
 
 class KeyFileError(Exception):
     """A credential file could not be used; the message names it (never its content)."""
 
 
 def _read(path, what):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise KeyFileError("%s %s: %s" % (what, path, e.strerror or e)) from None
+    return read_material(path, what, KeyFileError)
 
 
 def _pk_from_pem(raw, path):

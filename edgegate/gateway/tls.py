@@ -18,6 +18,8 @@ import hashlib
 
 from edgegate.rt import aio, net
 
+from .files import read_material
+
 # AEAD + forward secrecy (ECDHE), strongest first.
 MBEDTLS_CIPHERS = (
     "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
@@ -43,11 +45,7 @@ class TlsError(Exception):
 
 
 def _read(path, what):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise TlsError("%s %s: %s" % (what, path, e.strerror or e)) from None
+    return read_material(path, what, TlsError)
 
 
 class ContextHolder:
