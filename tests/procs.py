@@ -179,7 +179,9 @@ def gateway_listen(listen, routes, limits=None, timeouts=None, board="sim", env=
     """edgegate run (--console none) with a full ``listen`` list, e.g. TLS listeners.
 
     It is ready once it logs ``listening`` (no TCP probe: against a TLS listener
-    a probe is a failed handshake). ``port`` is the first listener's port.
+    a probe is a failed handshake); at log levels above info, which do not log
+    that, once the first listener accepts a TCP connection. ``port`` is the
+    first listener's port.
     """
     doc = {"listen": listen, "routes": routes, "admission": OPEN_ADMISSION}
     if limits:
@@ -194,7 +196,10 @@ def gateway_listen(listen, routes, limits=None, timeouts=None, board="sim", env=
     p.port = listen[0]["port"]
     p.config_path = path
     try:
-        wait_record(p, "listening")
+        if log_level in ("debug", "info"):
+            wait_record(p, "listening")
+        else:
+            wait_port(p.port, listen[0].get("host", "127.0.0.1"), proc=p.p)
     except BaseException:
         p.stop()
         raise
