@@ -1,6 +1,6 @@
 """``python -m bench``: run every measurement, print the tables, write the results.
 
-    python -m bench                     # full: every scenario, 5 rounds (about 25 min)
+    python -m bench                     # full: every scenario, 5 rounds (about 20 min)
     python -m bench --quick             # under a minute: 64 B and 4 KiB binary, depth 8, 3 rounds
     python -m bench --only edgegate,nginx
     python -m bench --skip memory,callgrind

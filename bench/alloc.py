@@ -41,6 +41,7 @@ BUILD = os.path.join(HERE, "results", "build")
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
 MASK = b"\x12\x34\x56\x78"
+FINISH_S = 180  # a gateway that stops relaying fails the run instead of hanging it
 
 
 def build_counter():
@@ -212,7 +213,7 @@ async def _setup(h, depth, through_gateway):
         await gw.start()
         closers.append(lambda: [s.close() for s in gw.servers])
     _, c = await loop.create_connection(lambda: Client(h, depth, "127.0.0.1", port), "127.0.0.1", port)
-    await c.ready
+    await asyncio.wait_for(c.ready, 20)
     closers.insert(0, c.t.close)
     return c, gw, closers
 
@@ -236,7 +237,7 @@ async def _count(counter, size, text, depth, warm, frames, through_gateway):
     h.milestones = [(warm, begin), (warm + frames, end)]
     h.stop_at = warm + frames
     c.start()
-    await h.finished
+    await asyncio.wait_for(h.finished, FINISH_S)
     for f in closers:
         f()
     await asyncio.sleep(0.05)
@@ -301,7 +302,7 @@ async def _attribute(counter, size, text, depth, warm, frames, top):
     h.milestones = [(warm, begin), (warm + frames, end)]
     h.stop_at = warm + frames
     c.start()
-    await h.finished
+    await asyncio.wait_for(h.finished, FINISH_S)
     tracemalloc.stop()
     for f in closers:
         f()
@@ -354,7 +355,7 @@ async def _growth(size, text, depth, warm, frames):
     h.milestones = [(warm, mark("a")), (warm + frames // 2, mark("b")), (warm + frames, mark("c"))]
     h.stop_at = warm + frames
     c.start()
-    await h.finished
+    await asyncio.wait_for(h.finished, FINISH_S)
     sessions = len(gw.sessions)
     for f in closers:
         f()

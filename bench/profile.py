@@ -24,7 +24,7 @@ async def _profile(size, text, depth, warm, msgs):
     h.milestones = [(warm, prof.enable), (warm + msgs, prof.disable)]
     h.stop_at = warm + msgs
     c.start()
-    await h.finished
+    await asyncio.wait_for(h.finished, alloc.FINISH_S)
     for f in closers:
         f()
     await asyncio.sleep(0.05)
