@@ -30,6 +30,7 @@ STATE_NAMES = ("handshake", "connecting", "relay", "closing", "done")
 
 _LINGER_MS = const(1000)
 _PING_PAYLOAD = b"edgegate"
+_MASK_KEY = bytearray(4)
 
 
 def _flush(stream, conn):
@@ -227,9 +228,10 @@ class Session:
             if t is Fragment:
                 if not dconn.can_send:
                     continue
-                n = len(ev.payload)
+                n = ev.pend - ev.pstart
                 if to_backend:
-                    remask(rx.buf, ev.pend - n, ev.pend, rt.rand_bytes(4), ev.masked)
+                    rt.rand_into(_MASK_KEY)  # written into the frame's header at once: one scratch serves all
+                    remask(rx.buf, ev.pstart, ev.pend, _MASK_KEY, ev.masked)
                 if ev.hstart != run_b:
                     if run_a >= 0:
                         dst.write_view(rx.mv[run_a:run_b])

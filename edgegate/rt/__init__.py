@@ -96,6 +96,17 @@ def rand_bytes(n):
     return out
 
 
+def rand_into(buf):
+    """Fill ``buf`` (a bytearray) with random bytes from the pool (no new bytes object)."""
+    global _pool, _pool_at
+    n = len(buf)
+    if _pool_at + n > len(_pool):
+        _pool = bytearray(_urandom(_POOL_BYTES))
+        _pool_at = 0
+    buf[0:n] = memoryview(_pool)[_pool_at:_pool_at + n]
+    _pool_at += n
+
+
 if IS_MICROPYTHON:  # pragma: no cover - MicroPython
 
     def apply_mask(buf, key, start, end, phase=0):

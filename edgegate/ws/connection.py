@@ -215,8 +215,8 @@ class Connection:
 
     def _on_frame(self, f):
         op = f.opcode
-        payload = self.rx.mv[f.pstart:f.pend]
         if op >= OP_CLOSE:
+            payload = self.rx.mv[f.pstart:f.pend]
             if op == OP_CLOSE:
                 code, reason = parse_close(payload)
                 self.close_rcvd = code
@@ -244,14 +244,14 @@ class Connection:
             self._too_big(self._msg_bytes)
         text = self._msg_op == OP_TEXT
         if text:
-            self._utf8.feed(payload[fed:] if fed else payload, f.fin)
+            self._utf8.feed(self.rx.mv[f.pstart + fed:f.pend], f.fin)
         if f.fin:
             self._msg_op = _NO_MESSAGE
         self.parser.text_cont = self._msg_op == OP_TEXT
         if self._parts is None:
-            self._events.append(Fragment(op, f.fin, payload, text, f.hstart, f.pend, f.masked))
+            self._events.append(Fragment(op, f.fin, None, text, f.hstart, f.pend, f.masked, self.rx.mv, f.pstart))
             return
-        self._parts += payload
+        self._parts += self.rx.mv[f.pstart:f.pend]
         if f.fin:
             data = bytes(self._parts)
             self._parts = bytearray()

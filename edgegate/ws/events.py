@@ -2,6 +2,7 @@
 
 
 class _Event:
+    __slots__ = ()  # no per-event dict: an event is one allocation
     _fields = ()
 
     def __eq__(self, o):
@@ -22,6 +23,7 @@ class _Event:
 class TextMessage(_Event):
     """A whole text message (assembling connections only)."""
 
+    __slots__ = ("data",)
     _fields = ("data",)
 
     def __init__(self, data):
@@ -31,6 +33,7 @@ class TextMessage(_Event):
 class BinaryMessage(_Event):
     """A whole binary message (assembling connections only)."""
 
+    __slots__ = ("data",)
     _fields = ("data",)
 
     def __init__(self, data):
@@ -42,25 +45,46 @@ class Fragment(_Event):
 
     ``opcode`` is the frame's own (text, binary or continuation); ``text`` says
     which message kind it belongs to. ``payload`` is a view into the receive
-    buffer and ``hstart``/``pend`` bound the whole frame there: valid until the
-    next receive call.
+    buffer (made only when asked for) and ``hstart``/``pstart``/``pend`` bound
+    the frame there: valid until the next receive call. ``masked``: the payload
+    is still under the peer's mask (raw_binary relays).
     """
 
+    __slots__ = ("opcode", "fin", "text", "hstart", "pstart", "pend", "masked", "_mv", "_payload")
     _fields = ("opcode", "fin", "payload")
 
-    def __init__(self, opcode, fin, payload, text, hstart=0, pend=0, masked=False):
-        self.masked = masked  # payload still under the peer's mask (raw_binary relays)
+    def __init__(self, opcode, fin, payload, text, hstart=0, pend=0, masked=False, mv=None, pstart=0):
+        # With ``mv``, the payload is ``mv[pstart:pend]``, made only when asked for.
         self.opcode = opcode
         self.fin = fin
-        self.payload = payload
         self.text = text
         self.hstart = hstart
         self.pend = pend
+        self.masked = masked
+        self._mv = mv
+        if mv is None:
+            self.pstart = pend - len(payload)
+            self._payload = payload
+        else:
+            self.pstart = pstart
+            self._payload = None
+
+    @property
+    def payload(self):
+        p = self._payload
+        if p is None:
+            p = self._payload = self._mv[self.pstart:self.pend]
+        return p
+
+    @payload.setter
+    def payload(self, value):
+        self._payload = value
 
 
 class Ping(_Event):
     """A ping arrived (the pong is already queued)."""
 
+    __slots__ = ("payload",)
     _fields = ("payload",)
 
     def __init__(self, payload):
@@ -70,6 +94,7 @@ class Ping(_Event):
 class Pong(_Event):
     """A pong arrived."""
 
+    __slots__ = ("payload",)
     _fields = ("payload",)
 
     def __init__(self, payload):
@@ -79,6 +104,7 @@ class Pong(_Event):
 class CloseReceived(_Event):
     """The peer started or answered the closing handshake (1005: no status)."""
 
+    __slots__ = ("code", "reason")
     _fields = ("code", "reason")
 
     def __init__(self, code, reason=""):
@@ -89,6 +115,7 @@ class CloseReceived(_Event):
 class ConnectionFailed(_Event):
     """The peer broke the protocol; a close with ``code`` is queued, input is discarded."""
 
+    __slots__ = ("code", "reason")
     _fields = ("code", "reason")
 
     def __init__(self, code, reason):
@@ -99,6 +126,7 @@ class ConnectionFailed(_Event):
 class UpgradeRequest(_Event):
     """A valid WebSocket upgrade request (server side)."""
 
+    __slots__ = ("method", "path", "query", "headers", "key", "protocols")
     _fields = ("path", "query", "key", "protocols")
 
     def __init__(self, method, path, query, headers, key, protocols):

@@ -242,11 +242,15 @@ def remask(buf, pstart, pend, new_key, masked=False):
     payload in place, so the frame is written on as-is: no header rebuilt, no
     copy. A payload still ``masked`` with its old key takes old XOR new in one pass.
     """
+    key = new_key
     if masked:
-        old = int.from_bytes(bytes(buf[pstart - 4:pstart]), "big")
-        key = (old ^ int.from_bytes(bytes(new_key), "big")).to_bytes(4, "big")
-    else:
-        key = new_key
+        key = _KEY
+        k = pstart - 4
+        for i in range(4):  # small ints: no allocation
+            key[i] = buf[k + i] ^ new_key[i]
     buf[pstart - 4:pstart] = new_key
     apply_mask(buf, key, pstart, pend)
+
+
+_KEY = bytearray(4)  # scratch for remask: used and finished within one call
 
