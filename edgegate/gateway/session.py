@@ -30,7 +30,6 @@ STATE_NAMES = ("handshake", "connecting", "relay", "closing", "done")
 
 _LINGER_MS = const(1000)
 _PING_PAYLOAD = b"edgegate"
-_MASK_KEY = bytearray(4)
 
 
 def _flush(stream, conn):
@@ -230,8 +229,7 @@ class Session:
                     continue
                 n = ev.pend - ev.pstart
                 if to_backend:
-                    rt.rand_into(_MASK_KEY)  # written into the frame's header at once: one scratch serves all
-                    remask(rx.buf, ev.pstart, ev.pend, _MASK_KEY, ev.masked)
+                    remask(rx.buf, ev.pstart, ev.pend, rt.mask_key(), ev.masked)
                 if ev.hstart != run_b:
                     if run_a >= 0:
                         dst.write_view(rx.mv[run_a:run_b])

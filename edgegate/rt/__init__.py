@@ -96,15 +96,19 @@ def rand_bytes(n):
     return out
 
 
-def rand_into(buf):
-    """Fill ``buf`` (a bytearray) with random bytes from the pool (no new bytes object)."""
-    global _pool, _pool_at
-    n = len(buf)
-    if _pool_at + n > len(_pool):
-        _pool = bytearray(_urandom(_POOL_BYTES))
-        _pool_at = 0
-    buf[0:n] = memoryview(_pool)[_pool_at:_pool_at + n]
-    _pool_at += n
+_keys = []
+
+
+def mask_key():
+    """A fresh random 4-byte mask key (RFC 6455 5.3), from keys drawn 1024 at a time.
+
+    Popping a ready bytes object allocates nothing on the relay path.
+    """
+    global _keys
+    if not _keys:
+        raw = _urandom(_POOL_BYTES)
+        _keys = [raw[i:i + 4] for i in range(0, _POOL_BYTES, 4)]
+    return _keys.pop()
 
 
 if IS_MICROPYTHON:  # pragma: no cover - MicroPython
@@ -208,7 +212,8 @@ else:  # pragma: no cover - CPython (covered by every CPython test run)
         """
         if end <= start:
             return
-        key = bytes(key)
+        if type(key) is not bytes:
+            key = bytes(key)
         if phase:
             key = key[phase:] + key[:phase]
         if _np is not None and end - start >= _NUMPY_MIN:
