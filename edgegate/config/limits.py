@@ -5,9 +5,10 @@ Every limit is a positive integer with its unit in its name; there is no
 ``ring_pool_rings`` rings of ``rx_ring_bytes``, lent while bytes are in flight.
 Per client+backend connection pair the gateway holds at most
 
-    conn_bytes = conn_overhead_bytes + 2 * write_buffer_bytes
+    conn_bytes = conn_overhead_bytes + 2 * write_buffer_bytes + tls_sides * tls_session_bytes
 
-(idle, a pair costs ``conn_overhead_bytes``; the write buffers fill only when a
+(``tls_sides``: 1 when a listener is TLS, 2 when a backend is wss:// too;
+idle, a plaintext pair costs ``conn_overhead_bytes``; the write buffers fill only when a
 peer reads slower than the other writes), and in all
 
     max_conns * conn_bytes + ring_pool_rings * rx_ring_bytes <= mem_budget_bytes
@@ -30,6 +31,7 @@ LIMIT_DEFAULTS = {
     "conn_overhead_bytes": const(8192),
     "max_conns_cap": const(1000),
     "admission_table_entries": const(4096),
+    "tls_session_bytes": const(49152),  # measured: about 45 KiB of TLS state per TLS side
 }
 
 TIMEOUT_DEFAULTS = {
@@ -46,7 +48,8 @@ FRAME_HEADER_BYTES = const(14)
 
 def conn_bytes(limits):
     """Worst-case bytes one client+backend connection pair holds, rings apart."""
-    return limits["conn_overhead_bytes"] + 2 * limits["write_buffer_bytes"]
+    return (limits["conn_overhead_bytes"] + 2 * limits["write_buffer_bytes"]
+            + limits.get("tls_sides", 0) * limits["tls_session_bytes"])
 
 
 def ring_pool_bytes(limits):
@@ -71,7 +74,7 @@ def derive(limits, mem_budget_bytes):
 def check(limits, mem_budget_bytes):
     """Return (path, message) for the first inconsistent limit, or None."""
     for k, v in limits.items():
-        if type(v) is not int or v <= 0:
+        if k != "tls_sides" and (type(v) is not int or v <= 0):
             return ("limits." + k, "must be an integer > 0")
     if limits["max_frame_bytes"] + FRAME_HEADER_BYTES > limits["rx_ring_bytes"]:
         return (

@@ -333,6 +333,8 @@ def parse(doc, board):
     for k, v in over.items():
         _int(v, "limits." + k, 1, 1 << 40)
     lim.update(over)
+    lim["tls_sides"] = (1 if any(ln.tls is not None for ln in listeners) else 0) + \
+        (1 if any(r.backend_tls is not None for r in routes) else 0)
     _limits.derive(lim, budget)
     bad = _limits.check(lim, budget)
     if bad is not None:

@@ -74,6 +74,7 @@ class Gateway:
         self.listening = {}  # listener key -> server
         self.started_ms = ticks_ms()
         self.applied = 0
+        self.handshaking = 0  # TLS connections not yet through their handshake
         self.tls_listeners, self.tls_backends = {}, {}
         self._holders = {}  # listener key -> ContextHolder (TLS listeners)
 
@@ -183,6 +184,17 @@ class Gateway:
     async def _on_client(self, stream, listener=None):
         self.log.count("accepted")
         if isinstance(stream, _tls.MbedTlsStream):
+            # A banned address costs no handshake; unfinished handshakes hold TLS
+            # state too, so they count against max_conns.
+            if self.bans.banned(stream.peer[0], ticks_ms()):
+                self.log.count("rejected_banned")
+                stream.abort()
+                return
+            if len(self.sessions) + self.handshaking >= self.cfg.limits["max_conns"]:
+                self.log.count("tls_refused_at_capacity")
+                stream.abort()
+                return
+            self.handshaking += 1
             try:
                 await aio.wait_for(stream.handshake(), listener.tls.handshake_ms / 1000)
             except aio.TimeoutError:
@@ -195,6 +207,8 @@ class Gateway:
                 self.log.info("tls_refused", peer="%s:%s" % stream.peer[:2], why=str(e)[:200])
                 stream.abort()
                 return
+            finally:
+                self.handshaking -= 1
         if self.bans.banned(stream.peer[0], ticks_ms()):
             self.log.count("rejected_banned")
             stream.write(response_error(403))
