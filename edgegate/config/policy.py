@@ -5,7 +5,10 @@ routes[i]: ``origins`` (allow-list, ``"*"`` for any), ``allow_missing_origin``,
 ``auth`` {``methods``: jwt / api_key / client_cert (any one suffices; none set:
 an open route), ``query_param`` (a token in the query, only if named),
 ``protocol_prefix`` (a token carried as a Sec-WebSocket-Protocol entry,
-default ``bearer.``), ``api_key_header`` (default x-api-key)}.
+default ``bearer.``), ``api_key_header`` (default x-api-key), ``refresh``
+{``field``, ``value``, ``token_field``}: a one-frame text message that is a
+JSON object whose ``field`` equals ``value`` carries a fresh JWT in
+``token_field``; it extends the session and is not forwarded}.
 Top level: ``auth.jwt`` {keys: [{kid, alg, secret_file | public_key_file}],
 jwks_file, issuer, audience, leeway_s, grace_s}, ``auth.api_keys`` [{id,
 sha256}] (hashes only: a key is never stored), and ``admission`` (rates, caps,
@@ -20,7 +23,8 @@ JWT_ALGS = ("HS256", "HS384", "HS512", "RS256", "ES256")
 
 class RoutePolicy:
     def __init__(self, origins, allow_missing_origin, subprotocols, require_subprotocol, max_conns,
-                 methods, query_param, protocol_prefix, api_key_header):
+                 methods, query_param, protocol_prefix, api_key_header, refresh=None):
+        self.refresh = refresh  # (field, value, token_field) or None
         self.origins = origins
         self.allow_missing_origin = allow_missing_origin
         self.subprotocols = subprotocols
@@ -90,7 +94,7 @@ def route_policy(v, path, max_conns):
         raise ConfigError(path + ".require_subprotocol", "set, but subprotocols is empty or missing")
     mc = _int(v.get("max_conns", max_conns), path + ".max_conns", 1, 1 << 30)
     a = v.get("auth", {})
-    _expect_dict(a, path + ".auth", ("methods", "query_param", "protocol_prefix", "api_key_header"))
+    _expect_dict(a, path + ".auth", ("methods", "query_param", "protocol_prefix", "api_key_header", "refresh"))
     methods = _strlist(a.get("methods", []), path + ".auth.methods")
     for m in methods:
         if m not in METHODS:
@@ -102,7 +106,16 @@ def route_policy(v, path, max_conns):
     if not isinstance(prefix, str):
         raise ConfigError(path + ".auth.protocol_prefix", "must be a string ('' turns the carrier off)")
     header = _str(a.get("api_key_header", "x-api-key"), path + ".auth.api_key_header").lower()
-    return RoutePolicy(origins, allow_missing, subs, require, mc, methods, qp, prefix, header)
+    refresh = None
+    if "refresh" in a:
+        rp = path + ".auth.refresh"
+        r = a["refresh"]
+        _expect_dict(r, rp, ("field", "value", "token_field"))
+        if "jwt" not in methods:
+            raise ConfigError(rp, "set, but jwt is not among auth.methods")
+        refresh = (_str(r.get("field", "type"), rp + ".field"), _str(r.get("value", "refresh"), rp + ".value"),
+                   _str(r.get("token_field", "token"), rp + ".token_field"))
+    return RoutePolicy(origins, allow_missing, subs, require, mc, methods, qp, prefix, header, refresh)
 
 
 def auth(doc):

@@ -91,7 +91,9 @@ def schema():
                             "methods": {"type": "array", "items": {"enum": list(METHODS)}},
                             "query_param": _NONEMPTY,
                             "protocol_prefix": {"type": "string", "default": "bearer."},
-                            "api_key_header": _NONEMPTY}},
+                            "api_key_header": _NONEMPTY,
+                            "refresh": {"type": "object", "additionalProperties": False, "properties": {
+                                "field": _NONEMPTY, "value": _NONEMPTY, "token_field": _NONEMPTY}}}},
                     },
                 },
             },

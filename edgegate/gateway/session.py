@@ -41,7 +41,8 @@ def _flush(stream, conn):
 
 
 class Session:
-    __slots__ = ("gw", "cfg", "rings", "tls", "identity", "accept", "admission", "expires", "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
+    __slots__ = ("gw", "cfg", "rings", "tls", "identity", "accept", "admission", "expires", "_refresh_checks",
+                 "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
                  "started", "client_seen", "pinged", "close_started", "frames", "bytes")
 
     def __init__(self, gw, stream, sid):
@@ -53,6 +54,7 @@ class Session:
         self.accept = None  # the admission decision, held until the session ends
         self.admission = None  # the Admission that holds its places
         self.expires = None  # ticks when the credential expires (plus grace)
+        self._refresh_checks = False  # the route takes in-band token refreshes
         self.id = sid
         self.client = stream
         self.backend = None
@@ -141,6 +143,7 @@ class Session:
             return
         self.accept = acc
         self.admission = gw.admission
+        self._refresh_checks = acc.route.policy.refresh is not None and acc.method == "jwt"
         route = acc.route
         self.route = route
         self.state = CONNECTING
@@ -227,6 +230,12 @@ class Session:
             if t is Fragment:
                 if not dconn.can_send:
                     continue
+                if to_backend and ev.text and ev.fin and ev.opcode == 1 and self._refresh_checks:
+                    if self._refreshed(ev):
+                        if run_a >= 0:  # what came before goes on; this message stops here
+                            dst.write_view(rx.mv[run_a:run_b])
+                            run_a = run_b = -1
+                        continue
                 n = ev.pend - ev.pstart
                 if to_backend:
                     remask(rx.buf, ev.pstart, ev.pend, rt.mask_key(), ev.masked)
@@ -272,6 +281,24 @@ class Session:
             dst.write_view(rx.mv[run_a:run_b])
         self.frames[d] += nframes
         self.bytes[d] += nbytes
+
+    def _refreshed(self, ev):
+        """True when ``ev`` was the route's refresh message (consumed, session extended)."""
+        from edgegate.policy.errors import AuthError
+
+        try:
+            exp = self.admission.refresh(self.accept, ev.payload, rt.wall_s())
+        except AuthError as e:
+            self.gw.log.info("audit", what="closed", id=self.id, peer=self.peer, principal=self.accept.principal,
+                             reason="token refresh refused: %s" % e)
+            self.start_close(1008, "token refresh refused")
+            return True
+        if exp is None:
+            return False
+        left_ms = int((exp - rt.wall_s()) * 1000) + self.cfg.jwt.grace_s * 1000
+        self.expires = ticks_add(ticks_ms(), max(0, left_ms))
+        self.gw.log.info("audit", what="refreshed", id=self.id, principal=self.accept.principal)
+        return True
 
     def _close(self, to_client, code, reason):
         """Send one side its close; a side that failed hears its failure's code instead."""

@@ -176,6 +176,36 @@ class Admission:
         chosen = allowed[0] if allowed else None
         return Accept(route, principal, chosen, allowed, query, expires_s, method)
 
+    def refresh(self, accept, message, now_s):
+        """A route's in-band refresh: the new exp when ``message`` (bytes) carries a valid
+        token for the same principal, None when it is not a refresh message at all.
+
+        Raises:
+            AuthError: it is a refresh message, but its token is refused.
+        """
+        shape = accept.route.policy.refresh
+        if shape is None or accept.method != "jwt" or len(message) > jwt.MAX_TOKEN_BYTES + 256:
+            return None
+        field, value, token_field = shape
+        try:
+            from edgegate.rt import json_loads
+
+            obj = json_loads(bytes(message).decode("utf-8"))
+        except (ValueError, UnicodeError):
+            return None
+        if not isinstance(obj, dict) or obj.get(field) != value:
+            return None
+        j = self.cfg.jwt
+        claims = jwt.verify(obj.get(token_field), self.keys.jwt_keys, now_s, j.issuer, j.audience, j.leeway_s)
+        sub = claims.get("sub")
+        if "jwt:%s" % (sub if isinstance(sub, str) else "?") != accept.principal:
+            raise AuthError("refresh token for another principal")
+        exp = claims.get("exp")
+        if exp is None:
+            raise AuthError("refresh token without exp")
+        self._count("refreshed")
+        return exp
+
     def release(self, accept, peer):
         """The session of ``accept`` ended: free its places in the count tables."""
         self.conns_ip.remove(peer)
