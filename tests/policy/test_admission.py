@@ -149,7 +149,8 @@ class RefusalTests(Case):
         self.refused(f, 403, "origin missing", "origin")
 
     def test_origin_not_allowed_403(self):
-        for origin in ("https://evil.test", "https://app.test.evil.test", "http://app.test", "null", "HTTPS://APP.TEST"):
+        for origin in ("https://evil.test", "https://app.test.evil.test", "http://app.test", "null",
+                       "HTTPS://APP.TEST"):
             with self.subTest(origin=origin):
                 f = facts("/app", headers=bearer(T.VALID) + (("Origin", origin),), protocols=["chat.v1"])
                 self.refused(f, 403, "origin not allowed", "origin")
@@ -289,7 +290,8 @@ class AcceptTests(Case):
 
     def test_carrier_sub_protocol_is_taken_and_stripped(self):
         a = self.decide(facts("/jwt", protocols=["chat.v1", "bearer." + T.VALID, "chat.v2"]))
-        self.assertEqual((a.principal, a.protocol, a.forward_protocols), ("jwt:alice", "chat.v1", ["chat.v1", "chat.v2"]))
+        self.assertEqual((a.principal, a.protocol, a.forward_protocols),
+                         ("jwt:alice", "chat.v1", ["chat.v1", "chat.v2"]))
         for x in a.forward_protocols:
             self.assertFalse(T.VALID in x)
 
@@ -459,7 +461,8 @@ class BanTests(Case):
     def test_other_refusals_do_not_count(self):
         for _ in range(10):
             self.refused(facts("/nothing"), 404, "no route", "route")
-            self.refused(facts("/open", headers=(("Origin", "https://evil.test"),)), 403, "origin not allowed", "origin")
+            self.refused(facts("/open", headers=(("Origin", "https://evil.test"),)), 403, "origin not allowed",
+                         "origin")
         self.decide(facts())
 
     def test_a_failure_flood_keeps_the_tables_at_their_size(self):
