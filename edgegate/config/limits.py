@@ -31,7 +31,8 @@ LIMIT_DEFAULTS = {
     "conn_overhead_bytes": const(8192),
     "max_conns_cap": const(1000),
     "admission_table_entries": const(4096),
-    "tls_session_bytes": const(49152),  # measured: about 45 KiB of TLS state per TLS side
+    "tls_session_bytes": const(49152),
+    "listen_backlog": const(1024),  # the kernel's accept queue per listener (floods overflow 128)  # measured: about 45 KiB of TLS state per TLS side
 }
 
 TIMEOUT_DEFAULTS = {

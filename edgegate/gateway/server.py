@@ -102,7 +102,7 @@ class Gateway:
         async def on_client(stream):
             await self._on_client(stream, ln)
 
-        srv = await net.serve(ln.host, ln.port, on_client, self.rings,
+        srv = await net.serve(ln.host, ln.port, on_client, self.rings, backlog=self.cfg.limits["listen_backlog"],
                               high_water=self.cfg.limits["write_buffer_bytes"], **kw)
         self.servers.append(srv)
         self.listening[_listener_key(ln)] = srv
