@@ -217,6 +217,21 @@ def run_memory(s, names, wd, echo, lg, res, log):
     res["memory"] = out
 
 
+def _inproc(module, argv, timeout=900):
+    """Run an in-process measurement in a fresh interpreter; return the JSON it prints.
+
+    A fresh process imports edgegate/ as it is now (this one imported parts of
+    it at start, and the tree may have moved since), and keeps the allocator
+    hooks and tracemalloc away from the bench itself.
+    """
+    r = subprocess.run([sys.executable, "-m", module] + [str(a) for a in argv], cwd=peers.ROOT,
+                       capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        tail = (r.stderr.strip().splitlines() or ["exit status %d" % r.returncode])[-1]
+        raise RuntimeError(tail)
+    return json.loads(r.stdout)
+
+
 def _twice(fn):
     """Run an in-process measurement; once more after a pause if it fails.
 
@@ -312,26 +327,23 @@ def main(argv=None):
                 p.stop()
             started = {}
         if "alloc" not in skip and any(n.startswith("edgegate") for n in names):
-            from . import alloc
-
             res["alloc"] = []
             res["revisions"]["alloc, profile"] = revision()
             for size, text, depth, cnt, attr, growth in s["alloc"]:
                 log("alloc: %d B %s depth %d" % (size, "text" if text else "binary", depth))
                 try:
-                    a = _twice(lambda: alloc.run(size, text, depth, cnt, attr, growth // 2))
+                    argv = ["--size", size, "--depth", depth, "--count", cnt, "--attr", attr, "--frames", growth]
+                    a = _twice(lambda: _inproc("bench.alloc", argv + (["--text"] if text else [])))
                     res["alloc"].append(a)
                     log("  %.1f allocations per relayed frame" % a["allocs_per_relayed_frame"])
                 except Exception as e:
                     res["errors"].append("alloc %d: %s: %s" % (size, type(e).__name__, e))
         if "profile" not in skip and any(n.startswith("edgegate") for n in names):
-            from . import profile
-
             res["profile"] = []
             for size in s["profile_sizes"]:
                 log("profile: %d B" % size)
                 try:
-                    res["profile"].append(_twice(lambda: profile.run(size)))
+                    res["profile"].append(_twice(lambda: _inproc("bench.profile", [size])))
                 except Exception as e:
                     res["errors"].append("profile %d: %s: %s" % (size, type(e).__name__, e))
         if "callgrind" not in skip:

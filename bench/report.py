@@ -224,7 +224,8 @@ def render(res):
                          "%.1f" % a["allocs_per_relayed_frame"],
                          "%.1f" % a["attribution"]["per_relayed_frame"].get("edgegate", 0.0),
                          "PASS" if a["allocs_per_relayed_frame"] <= 5 else "FAIL",
-                         ("%d frames: %+d blocks, %+d B RSS" % (g["relayed_frames"], g["blocks_growth"], g["rss_growth"]))
+                         ("%d frames: %+d blocks (%+d in the second half), %+d B RSS"
+                          % (g["relayed_frames"], g["blocks_growth"], g["blocks_growth_second_half"], g["rss_growth"]))
                          if g else "not run"])
         lines.append(_table(["payload", "depth", "loop", "allocs/frame", "of which under edgegate/ frames",
                              "target <= 5", "growth after"], rows))
