@@ -1,6 +1,6 @@
-"""TLS figures for bench/ (a script, not a test): handshake rates and memory per idle connection.
+"""TLS figures: handshake rates and the memory a TLS session costs on top of a plain one.
 
-    .venv/bin/python -m tests.tls.measure_tls [--seconds 3] [--conns 500]
+    .venv/bin/python -m bench.tls [--seconds 3] [--conns 500]
 
 1. Full TLS handshakes per second against one gateway process (TCP connect,
    handshake, close; no session resumption), sequential and with 8 concurrent
@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests import procs  # noqa: E402
 from tests.gateway import wire  # noqa: E402
