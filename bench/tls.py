@@ -191,8 +191,8 @@ def main():
                 plain = per
             print("%-12s %9d KiB %9d KiB %15.1f%s" % (kind, before, after, per, extra))
         print()
-        print("gateway RSS with %d unfinished TLS handshakes (no session yet: limits.max_conns does not"
-              " count them; tls.handshake_ms bounds their life)" % args.conns)
+        print("gateway RSS with %d unfinished TLS handshakes (mbedtls listeners count them against"
+              " limits.max_conns; tls.handshake_ms bounds their life)" % args.conns)
         print("%-12s %-22s %12s %12s %14s" % ("listener", "client sent", "RSS before", "RSS after", "KiB each"))
         for kind in ("mbedtls", "ssl"):
             for hello_bytes, what in ((0, "nothing"), (100, "100 B of ClientHello")):
