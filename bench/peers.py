@@ -326,14 +326,33 @@ class PicowsRelay(Peer):
         wait_port(self.port, self.p)
 
 
+def admission_lifted():
+    """edgegate's per-IP and per-principal admission limits, lifted (None if it has none).
+
+    The load comes from a handful of loopback addresses, and the peers it is
+    compared with have no such limits configured: with edgegate's defaults
+    (e.g. 20 upgrades per second per IP) the memory runs could not open 5000
+    connections. Bans keep their window and duration but never trigger.
+    """
+    try:
+        from edgegate.config.policy import ADMISSION_DEFAULTS
+    except ImportError:
+        return None
+    return {k: 1 << 29 for k in ADMISSION_DEFAULTS
+            if k.startswith(("upgrades_per_", "max_conns_per_", "ban_after_"))}
+
+
 def edgegate_doc(port, backend_port, limits=None):
-    """The config document the bench runs edgegate with (no policy, plaintext)."""
+    """The config document the bench runs edgegate with (no policy, plaintext, admission limits lifted)."""
     doc = {
         "listen": [{"host": "127.0.0.1", "port": port, "plaintext": True}],
         "routes": [{"path": "/", "match": "prefix", "backend": {"url": "ws://127.0.0.1:%d/" % backend_port}}],
     }
     if limits:
         doc["limits"] = dict(limits)
+    lifted = admission_lifted()
+    if lifted:
+        doc["admission"] = lifted
     return doc
 
 
