@@ -122,7 +122,8 @@ class MbedTlsStream(net.Stream):
     ``ctx`` is a ContextHolder (listeners) or a ClientContext (backends).
     """
 
-    __slots__ = ("_tls", "_ctx", "_hostname", "_handshaken", "_hs_waiter", "_failed", "_tls_buffered", "_hello")
+    __slots__ = ("_tls", "_ctx", "_hostname", "_handshaken", "_hs_waiter", "_failed", "_tls_buffered", "_notified",
+                 "_hello")
 
     def __init__(self, rx, high_water, lender, on_made, ctx, server_hostname=None):
         super().__init__(rx, high_water, lender, on_made)
@@ -134,6 +135,7 @@ class MbedTlsStream(net.Stream):
         self._hs_waiter = None
         self._failed = None
         self._tls_buffered = False
+        self._notified = False  # close_notify sent
         self._hello = None
 
     def connection_made(self, transport):
@@ -317,14 +319,23 @@ class MbedTlsStream(net.Stream):
     def write_view(self, view):
         self.write(view)  # encrypted into Mbed TLS's own buffer: nothing keeps the view
 
-    def write_eof(self):
-        if self._tls is not None and not self.closed:
+    def _close_notify(self):
+        if self._tls is not None and self._handshaken and not self.closed and not self._notified:
+            self._notified = True
             try:
                 self._tls.shutdown()  # close_notify
             except Exception:  # noqa: BLE001
                 pass
             self._send_pending()
+
+    def write_eof(self):
+        self._close_notify()
         super().write_eof()
+
+    def close(self):
+        """Close after a close_notify, so the peer sees a clean TLS end, not a truncation."""
+        self._close_notify()
+        super().close()
 
 
 def identity(der):
