@@ -128,7 +128,7 @@ def run_throughput(s, names, started, echo, lg, res, log):
                     if p.p is not None and p.p.poll() is not None:
                         raise RuntimeError("%s exited (%s): %s" % (name, p.p.returncode, p.log_tail(3)))
                     r = lg.throughput(p.url, sc["size"], sc["kind"], sc["depth"], s["conns"], s["warmup"],
-                                      s["duration"], p.pids, echo.pids)
+                                      s["duration"], p.pids, echo.pids, client=p.client)
                     if r["messages"] == 0:
                         raise RuntimeError("no echo came back")
                     r["order"] = order.index(name)
@@ -154,7 +154,7 @@ def run_latency(s, names, started, echo, lg, res, log):
             p = started[name]
             try:
                 r = lg.latency(p.url, s["lat_size"], s["lat_rate"], s["conns"], s["lat_warmup"],
-                               s["lat_duration"], p.pids, echo.pids)
+                               s["lat_duration"], p.pids, echo.pids, client=p.client)
                 xs, ys = r.pop("lat_sched_us"), r.pop("lat_actual_us")
                 r.update({"n": len(xs), "p50": _percentile(xs, 0.5), "p99": _percentile(xs, 0.99),
                           "p999": _percentile(xs, 0.999), "actual_p50": _percentile(ys, 0.5),
@@ -312,7 +312,7 @@ def main(argv=None):
         if "memory" not in skip:
             res["revisions"]["memory"] = revision()
             log("memory: idle pairs %s per peer" % s["mem_counts"])
-            run_memory(s, names, wd, echo, lg, res, log)
+            run_memory(s, [n for n in names if n not in peers.THROUGHPUT_ONLY], wd, echo, lg, res, log)
         if "throughput" not in skip or "latency" not in skip:
             res["revisions"]["throughput, latency"] = revision()
             for n in names:
@@ -326,7 +326,7 @@ def main(argv=None):
                 run_throughput(s, live, started, echo, lg, res, log)
             if "latency" not in skip:
                 log("latency: %d B at %d msg/s, %d round(s)" % (s["lat_size"], s["lat_rate"], s["lat_rounds"]))
-                run_latency(s, live, started, echo, lg, res, log)
+                run_latency(s, [n for n in live if n not in peers.THROUGHPUT_ONLY], started, echo, lg, res, log)
             for p in started.values():
                 p.stop()
             started = {}

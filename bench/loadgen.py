@@ -3,7 +3,9 @@
 Each worker (``python -m bench.loadgen``) reads one JSON command per line on
 stdin and answers one JSON line on stdout:
 
-- ``connect``: open ``conns`` WebSocket connections to ``url``.
+- ``connect``: open ``conns`` WebSocket connections to ``url``; with
+  ``client`` {``token``, ``cafile``}: send ``Authorization: Bearer <token>``
+  and/or speak wss, verifying the server against ``cafile``.
 - ``throughput``: closed loop; every connection keeps ``depth`` messages of
   ``size`` bytes (binary, or JSON text) in flight, sending one more for each
   echo. Echoes are counted in the window [t_start, t_end] (CLOCK_MONOTONIC,
@@ -124,12 +126,24 @@ def _worker():  # pragma: no cover - runs in the worker processes
     conns = []
     idle = []
 
-    async def open_many(url, n, srcs, into, parallel=64):
+    def client_kw(client):
+        kw = {}
+        client = client or {}
+        if client.get("token"):
+            kw["extra_headers"] = {"Authorization": "Bearer " + client["token"]}
+        if client.get("cafile"):
+            import ssl
+
+            kw["ssl_context"] = ssl.create_default_context(cafile=client["cafile"])
+        return kw
+
+    async def open_many(url, n, srcs, into, parallel=64, client=None):
         sem = asyncio.Semaphore(parallel)
         errors = []
+        base = client_kw(client)
 
         async def one(i):
-            kw = {}
+            kw = dict(base)
             if srcs:
                 kw["local_addr"] = (srcs[i % len(srcs)], 0)
             async with sem:
@@ -250,7 +264,8 @@ def _worker():  # pragma: no cover - runs in the worker processes
             try:
                 if op == "connect":
                     conns.clear()
-                    errs = await open_many(cmd["url"], cmd["conns"], cmd.get("src"), conns)
+                    errs = await open_many(cmd["url"], cmd["conns"], cmd.get("src"), conns,
+                                          client=cmd.get("client"))
                     res = {"conns": len(conns), "errors": errs[:5], "n_errors": len(errs)}
                 elif op == "throughput":
                     res = await throughput(cmd)
@@ -261,7 +276,8 @@ def _worker():  # pragma: no cover - runs in the worker processes
                     await close_many(conns)
                     conns.clear()
                 elif op == "open_idle":
-                    errs = await open_many(cmd["url"], cmd["n"], cmd.get("src"), idle, cmd.get("parallel", 64))
+                    errs = await open_many(cmd["url"], cmd["n"], cmd.get("src"), idle, cmd.get("parallel", 64),
+                                          client=cmd.get("client"))
                     res = {"open": len(idle), "errors": errs[:5], "n_errors": len(errs)}
                 elif op == "close_idle":
                     res = {"closed": await close_many(idle)}
@@ -332,16 +348,17 @@ class LoadGen:
         self.send(cmds)
         return self.collect(timeout)
 
-    def connect(self, url, conns_per_worker, src=None):
-        res = self.command({"op": "connect", "url": url, "conns": conns_per_worker, "src": src})
+    def connect(self, url, conns_per_worker, src=None, client=None):
+        res = self.command({"op": "connect", "url": url, "conns": conns_per_worker, "src": src, "client": client})
         errs = sum(r.get("n_errors", 0) for r in res)
         if errs:
             raise RuntimeError("load generator could not connect to %s: %s" % (url, res[0].get("errors")))
         return sum(r["conns"] for r in res)
 
-    def throughput(self, url, size, kind, depth, conns_per_worker, warm, dur, watch_pids, backend_pids=()):
+    def throughput(self, url, size, kind, depth, conns_per_worker, warm, dur, watch_pids, backend_pids=(),
+                   client=None):
         """One closed-loop run; returns msgs/s and CPU of the watched pids and the workers."""
-        self.connect(url, conns_per_worker)
+        self.connect(url, conns_per_worker, client=client)
         now = time.monotonic()
         t_start = now + warm
         t_end = t_start + dur
@@ -365,9 +382,9 @@ class LoadGen:
         out["peer_cpu_us_per_msg"] = (cpu["peer_cpu_s"] * 1e6 / count) if count else None
         return out
 
-    def latency(self, url, size, rate, conns_per_worker, warm, dur, watch_pids, backend_pids=()):
+    def latency(self, url, size, rate, conns_per_worker, warm, dur, watch_pids, backend_pids=(), client=None):
         """One open-loop run at ``rate`` messages/s in total; returns latency samples (µs)."""
-        self.connect(url, conns_per_worker)
+        self.connect(url, conns_per_worker, client=client)
         now = time.monotonic()
         t_go = now + 0.05
         t_start = t_go + warm

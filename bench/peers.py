@@ -7,6 +7,9 @@ session and ``stop_all`` kills what is left (also on Ctrl-C and exceptions).
 Tuning of every peer is written down in bench/README.md.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -24,8 +27,11 @@ PY = sys.executable
 _LIVE = []  # every Popen this module started and has not reaped yet
 
 # Peers in table order; "direct" is the client talking to the backend itself.
-ALL = ["direct", "nginx", "nginx-16k", "haproxy", "websockets", "picows", "edgegate", "edgegate-asyncio"]
+ALL = ["direct", "nginx", "nginx-16k", "haproxy", "websockets", "picows", "edgegate", "edgegate-auth",
+       "edgegate-tls", "edgegate-tls-ssl", "edgegate-asyncio"]
 QUICK = ["direct", "nginx", "nginx-16k", "haproxy", "websockets", "picows", "edgegate"]
+# edgegate variants measured in the throughput scenarios only (not memory, not latency).
+THROUGHPUT_ONLY = {"edgegate-auth", "edgegate-tls", "edgegate-tls-ssl"}
 
 
 def not_yet():
@@ -43,19 +49,14 @@ def not_yet():
     doc["routes"][0]["policy"] = {}
     try:
         parse(doc, board)
-        out["edgegate + realistic policy chain"] = "not measured yet: edgegate routes take a policy, the bench has no chain for it yet"
+        out["edgegate + per-message policy chain (JSON inspection/injection)"] = (
+            "not measured yet: edgegate routes take a policy, the bench has no chain for it yet")
     except ConfigError:
-        out["edgegate + realistic policy chain"] = "n/a (policy/TLS not implemented yet: routes take no policy chain)"
-    doc = edgegate_doc(1, 2)
-    doc["listen"][0] = {"host": "127.0.0.1", "port": 1, "tls": {}}
-    try:
-        parse(doc, board)
-        tls = True
-    except ConfigError as e:
-        tls = "tls" in getattr(e, "path", "") and "unknown key" not in str(e) and "not available" not in str(e)
-    out["TLS variants (edgegate, nginx, HAProxy, relays)"] = (
-        "not measured yet: edgegate has TLS listeners now, the bench's TLS peers are still to be written"
-        if tls else "n/a (policy/TLS not implemented yet)")
+        out["edgegate + per-message policy chain (JSON inspection/injection)"] = (
+            "n/a (not in edgegate yet: routes take no per-message policy chain; admission (JWT) is measured "
+            "as edgegate-auth, TLS as edgegate-tls / edgegate-tls-ssl)")
+    out["TLS variants of nginx, HAProxy and the Python relays"] = (
+        "not measured yet: only edgegate's TLS listeners are (edgegate-tls, edgegate-tls-ssl)")
     return out
 
 # edgegate runs with the "sim" board as shipped (64 KiB frames, so the 64 KiB
@@ -153,6 +154,7 @@ class Peer:
 
     name = "?"
     tuning = ""
+    client = None  # what the load generator needs beyond the URL: {"token", "cafile"} (bench/loadgen.py)
 
     def __init__(self, workdir, backend_port):
         self.workdir = os.path.join(workdir, self.name)
@@ -342,12 +344,65 @@ def admission_lifted():
             if k.startswith(("upgrades_per_", "max_conns_per_", "ban_after_"))}
 
 
-def edgegate_doc(port, backend_port, limits=None):
-    """The config document the bench runs edgegate with (no policy, plaintext, admission limits lifted)."""
+def jwt_hs256(secret, claims, kid):
+    """A compact HS256 JWT (RFC 7519), minted here with hmac + base64url: no PyJWT needed."""
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=")
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}, separators=(",", ":")).encode())
+    body = b64(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = head + b"." + body
+    sig = b64(hmac.new(secret, signing_input, hashlib.sha256).digest())
+    return (signing_input + b"." + sig).decode("ascii")
+
+
+_MATERIAL = {}
+
+
+def bench_material(workdir):
+    """Dev certificates (edgegate certs dev) and an HS256 secret + valid token, made once per bench run.
+
+    The secret is 64 hex characters (edgegate wants >= 32 bytes); the token has
+    sub "bench", iat/nbf a minute back and exp a day ahead.
+    """
+    d = os.path.join(workdir, "material")
+    if d in _MATERIAL:
+        return _MATERIAL[d]
+    os.makedirs(d, exist_ok=True)
+    from edgegate.tools.certs import make_dev_certs
+
+    make_dev_certs(d)
+    secret = os.urandom(32).hex().encode("ascii")
+    sf = os.path.join(d, "jwt.secret")
+    with open(sf, "wb") as f:
+        f.write(secret)
+    os.chmod(sf, 0o600)
+    now = int(time.time())
+    token = jwt_hs256(secret, {"sub": "bench", "iat": now - 60, "nbf": now - 60, "exp": now + 86400}, "bench")
+    m = {"dir": d, "ca": os.path.join(d, "ca.pem"), "cert": os.path.join(d, "server.pem"),
+         "key": os.path.join(d, "server.key"), "secret_file": sf, "kid": "bench", "token": token}
+    _MATERIAL[d] = m
+    return m
+
+
+def edgegate_doc(port, backend_port, limits=None, tls=None, jwt=None):
+    """The config document the bench runs edgegate with (no policy, admission limits lifted).
+
+    Plaintext unless ``tls`` ({backend, cert, key}) is given; ``jwt``
+    ({kid, secret_file}) makes the route require an HS256 JWT.
+    """
+    ln = {"host": "127.0.0.1", "port": port}
+    if tls:
+        ln["tls"] = dict(tls)
+    else:
+        ln["plaintext"] = True
     doc = {
-        "listen": [{"host": "127.0.0.1", "port": port, "plaintext": True}],
+        "listen": [ln],
         "routes": [{"path": "/", "match": "prefix", "backend": {"url": "ws://127.0.0.1:%d/" % backend_port}}],
     }
+    if jwt:
+        doc["routes"][0]["auth"] = {"methods": ["jwt"]}
+        doc["auth"] = {"jwt": {"keys": [{"kid": jwt["kid"], "alg": "HS256", "secret_file": jwt["secret_file"]}]}}
     if limits:
         doc["limits"] = dict(limits)
     lifted = admission_lifted()
@@ -362,10 +417,23 @@ class Edgegate(Peer):
     board = EDGEGATE_BOARD
     limits = None
 
+    tls = None  # listener TLS engine: "mbedtls" or "ssl"
+    auth = False  # route requires an HS256 JWT (sent as Authorization: Bearer)
+
     def start(self):
+        kw = {}
+        if self.tls or self.auth:
+            m = bench_material(os.path.dirname(self.workdir))
+            if self.tls:
+                kw["tls"] = {"backend": self.tls, "cert": m["cert"], "key": m["key"]}
+                self.url = "wss://127.0.0.1:%d/" % self.port
+                self.client = dict(self.client or {}, cafile=m["ca"])
+            if self.auth:
+                kw["jwt"] = {"kid": m["kid"], "secret_file": m["secret_file"]}
+                self.client = dict(self.client or {}, token=m["token"])
         conf = os.path.join(self.workdir, "edgegate.json")
         with open(conf, "w") as f:
-            json.dump(edgegate_doc(self.port, self.backend_port, self.limits), f, indent=1)
+            json.dump(edgegate_doc(self.port, self.backend_port, self.limits, **kw), f, indent=1)
         env = {"EDGEGATE_LOOP": "asyncio"} if self.loop == "asyncio" else None
         self.p = spawn([PY, "-m", "edgegate", "run", "--board", self.board, "--config", conf,
                         "--log-level", "error"], os.path.join(self.workdir, "log"), env=env)
@@ -377,8 +445,23 @@ class EdgegateAsyncio(Edgegate):
     loop = "asyncio"
 
 
+class EdgegateAuth(Edgegate):
+    name = "edgegate-auth"
+    auth = True
+
+
+class EdgegateTls(Edgegate):
+    name = "edgegate-tls"
+    tls = "mbedtls"
+
+
+class EdgegateTlsSsl(Edgegate):
+    name = "edgegate-tls-ssl"
+    tls = "ssl"
+
+
 CLASSES = {c.name: c for c in (Direct, Nginx, Nginx16k, HAProxy, WebsocketsRelay, PicowsRelay, Edgegate,
-                               EdgegateAsyncio)}
+                               EdgegateAuth, EdgegateTls, EdgegateTlsSsl, EdgegateAsyncio)}
 
 
 def start(name, workdir, backend_port):

@@ -80,7 +80,8 @@ def throughput_stats(res, peers):
 
             cell[p] = {"rate": median(rates), "flag": any(flags), "cpu_us": median(cpu) if p != "direct" else None,
                        "loadgen_pct": max(lg) if lg else None,
-                       "ratio_nginx": ratio("nginx"), "ratio_ws": ratio("websockets"), "ratio_direct": ratio("direct")}
+                       "ratio_nginx": ratio("nginx"), "ratio_ws": ratio("websockets"), "ratio_direct": ratio("direct"),
+                       "ratio_edgegate": ratio("edgegate")}
         out[key] = cell
     return out
 
@@ -97,6 +98,12 @@ def render(res):
     lines.append("- peers: %s" % "; ".join("%s %s" % kv for kv in m["versions"].items()))
     lines.append("- edgegate: %s (board %s, no policy, plaintext, %s)" % (m["edgegate_rev"], res["edgegate_board"],
                                                                          "uvloop" if m.get("uvloop") else "asyncio"))
+    variants = [p for p in ("edgegate-auth", "edgegate-tls", "edgegate-tls-ssl") if p in peers]
+    if variants:
+        lines.append("- edgegate variants (throughput only): edgegate-auth = route requires an HS256 JWT, the load "
+                     "generator sends `Authorization: Bearer` with a token minted at bench start; edgegate-tls = "
+                     "mbedtls listener (TLS 1.2), edgegate-tls-ssl = ssl listener (TLS 1.3), wss from the load "
+                     "generator trusting the dev CA (`edgegate certs dev`); admission limits lifted as for edgegate")
     revs = res.get("revisions") or {}
     if len(set(revs.values())) > 1:
         lines.append("- edgegate/ moved during the run; each part ran: %s"
@@ -127,6 +134,14 @@ def render(res):
             rows.append(row)
         lines.append(_table(head, rows))
         lines.append("")
+        var = [p for p in peers if p.startswith("edgegate-") and p != "edgegate-asyncio"]
+        if "edgegate" in peers and var:
+            lines.append("## edgegate variants vs plain edgegate (median of per-round ratios of msgs/s; "
+                         "< 1 means the variant is slower)")
+            lines.append("")
+            lines.append(_table(["scenario"] + ["%s / edgegate" % p for p in var],
+                                [[labels[k]] + [fmt_ratio(st[k][p]["ratio_edgegate"]) for p in var] for k in st]))
+            lines.append("")
         for base, name in (("ratio_nginx", "nginx"), ("ratio_ws", "the websockets relay")):
             lines.append("## Every peer vs %s (median of per-round ratios of msgs/s)" % name)
             lines.append("")
