@@ -274,11 +274,8 @@ class MbedTlsStream(net.Stream):
             self.transport.abort()
 
     def _wake_handshake(self):
-        w = self._hs_waiter
-        if w is not None:
-            self._hs_waiter = None
-            if not w.done():
-                w.set_result(None)
+        w, self._hs_waiter = self._hs_waiter, None
+        net.resolve(w)
 
     async def handshake(self):
         """Wait for the handshake; raises TlsError if it failed or the peer left."""

@@ -99,6 +99,11 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
     # a receive buffer that will be reused must be copied first.
     _VIEWS_ARE_COPIED = sys.version_info < (3, 12)
 
+    def resolve(waiter):
+        """Wake whoever awaits ``waiter`` (a future, or None when nobody waits)."""
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     class Lender:
         """Lends a RingPool's buffers to streams and stops reading when none is left.
 
@@ -266,18 +271,12 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
                     self.transport.resume_reading()
 
         def _wake(self):
-            w = self._waiter
-            if w is not None:
-                self._waiter = None
-                if not w.done():
-                    w.set_result(None)
+            w, self._waiter = self._waiter, None
+            resolve(w)
 
         def _wake_drain(self):
-            w = self._drain_waiter
-            if w is not None:
-                self._drain_waiter = None
-                if not w.done():
-                    w.set_result(None)
+            w, self._drain_waiter = self._drain_waiter, None
+            resolve(w)
 
         # -- the stream API the gateway uses --
         async def fill(self):
