@@ -109,6 +109,14 @@ def gateway(backend_port, port=None, limits=None, timeouts=None, board="sim", ro
     }
     if extra:
         doc.update(extra)
+    path = _write_config(doc, limits, timeouts)
+    p = Proc(_run_argv(path, board, log_level), port, env=env)
+    p.config_path = path
+    return p
+
+
+def _write_config(doc, limits, timeouts):
+    """Write ``doc`` (with optional limits/timeouts) to a temp file; return its path."""
     if limits:
         doc["limits"] = limits
     if timeouts:
@@ -116,10 +124,12 @@ def gateway(backend_port, port=None, limits=None, timeouts=None, board="sim", ro
     fd, path = tempfile.mkstemp(suffix=".json")
     with os.fdopen(fd, "w") as f:
         json.dump(doc, f)
-    p = Proc([PY, "-m", "edgegate", "run", "--board", board, "--config", path, "--log-level", log_level,
-              "--console", "none"], port, env=env)
-    p.config_path = path
-    return p
+    return path
+
+
+def _run_argv(path, board, log_level):
+    return [PY, "-m", "edgegate", "run", "--board", board, "--config", path, "--log-level", log_level,
+            "--console", "none"]
 
 
 def websockets_echo(port=None, subprotocols=None, fragments=False):
@@ -183,16 +193,8 @@ def gateway_listen(listen, routes, limits=None, timeouts=None, board="sim", env=
     that, once the first listener accepts a TCP connection. ``port`` is the
     first listener's port.
     """
-    doc = {"listen": listen, "routes": routes, "admission": OPEN_ADMISSION}
-    if limits:
-        doc["limits"] = limits
-    if timeouts:
-        doc["timeouts"] = timeouts
-    fd, path = tempfile.mkstemp(suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f)
-    p = Proc([PY, "-m", "edgegate", "run", "--board", board, "--config", path, "--log-level", log_level,
-              "--console", "none"], env=env)
+    path = _write_config({"listen": listen, "routes": routes, "admission": OPEN_ADMISSION}, limits, timeouts)
+    p = Proc(_run_argv(path, board, log_level), env=env)
     p.port = listen[0]["port"]
     p.config_path = path
     try:
