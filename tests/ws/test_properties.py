@@ -231,13 +231,16 @@ def heads(draw):
 def parse_chunks(chunks):
     rx = RxBuffer(2048)
     result = None
-    for c in chunks:
+    for i, c in enumerate(chunks):
         rx.write(c)
         try:
             result = parse_upgrade(rx, 512, 12, 128)
         except HandshakeError as e:
             return ("error", e.status, str(e), tuple(e.headers))
         if result is not None:
+            # Bytes after the head that had not arrived yet are the first frames' bytes.
+            for later in chunks[i + 1:]:
+                rx.write(later)
             return ("request", result, bytes(rx.view(rx.start, rx.end)))
     return None
 
