@@ -75,6 +75,12 @@ class Route:
         self.backend_host, self.backend_port, self.backend_path = parse_ws_url(backend_url)
         self.backend_tls = backend_tls  # set for wss:// backends
         self.policy = None  # a RoutePolicy (edgegate.config.policy), set by parse
+        self.messages = None  # the message policy's name, or None: messages pass unchecked
+        self.messages_by_subprotocol = {}  # negotiated sub-protocol -> message policy name
+
+    def message_policy_for(self, protocol):
+        """The message policy name for a session that negotiated ``protocol`` (or None)."""
+        return self.messages_by_subprotocol.get(protocol, self.messages) if protocol else self.messages
 
     def matches(self, path):
         if self.exact:
@@ -114,7 +120,7 @@ CONSOLE_DEFAULTS = {"max_failures": 5, "lockout_ms": 60000, "idle_logout_ms": 60
 
 class Config:
     def __init__(self, board, listeners, routes, limits, timeouts, console=None, jwt=None, api_keys=None,
-                 admission=None):
+                 admission=None, message_policies=None):
         self.board = board
         self.listeners = listeners
         self.routes = routes
@@ -128,6 +134,7 @@ class Config:
 
             admission = _adm({})
         self.admission = admission
+        self.message_policies = message_policies or {}  # name -> messages.MessageSettings
 
     def route_for(self, path):
         """The route a path selects: an exact match first, then the longest prefix."""
@@ -254,7 +261,7 @@ def _listener(v, path):
 
 def _route(v, path):
     _expect_dict(v, path, ("path", "match", "backend", "origins", "allow_missing_origin", "subprotocols",
-                           "require_subprotocol", "max_conns", "auth"))
+                           "require_subprotocol", "max_conns", "auth", "messages", "messages_by_subprotocol"))
     p = v.get("path")
     if not isinstance(p, str) or p[:1] != "/":
         raise ConfigError(path + ".path", "must be a string starting with /")
@@ -315,7 +322,7 @@ def parse(doc, board):
     Raises:
         ConfigError: naming the first invalid field.
     """
-    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console", "auth", "admission"))
+    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console", "auth", "admission", "message_policies"))
     ls = doc.get("listen")
     if not isinstance(ls, list) or not ls:
         raise ConfigError("listen", "must be a non-empty list")
@@ -324,6 +331,7 @@ def parse(doc, board):
     if not isinstance(rs, list):
         raise ConfigError("routes", "must be a list")
     routes = [_route(v, "routes[%d]" % i) for i, v in enumerate(rs)]
+    from . import messages as _messages
     from . import policy as _policy
     lim = dict(_limits.LIMIT_DEFAULTS)
     lim.update(board.get("limits", {}))
@@ -346,9 +354,13 @@ def parse(doc, board):
     for k, v in t_over.items():
         tmo[k] = _int(v, "timeouts." + k, 1, 86400000)
     console = _console(doc.get("console", {}))
-    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console", "auth", "admission"))
+    _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console", "auth", "admission", "message_policies"))
+    mps = _messages.message_policies(doc, lim["max_message_bytes"])
     for i, r in enumerate(routes):
         r.policy = _policy.route_policy(rs[i], "routes[%d]" % i, lim["max_conns"])
+        r.messages, r.messages_by_subprotocol = _messages.route_messages(
+            rs[i], "routes[%d]" % i, mps, r.policy.subprotocols)
     jwt, api = _policy.auth(doc)
     _policy.check_routes(routes, jwt, api, lambda i: "routes[%d]" % i)
-    return Config(board.get("name", "?"), listeners, routes, lim, tmo, console, jwt, api, _policy.admission(doc))
+    return Config(board.get("name", "?"), listeners, routes, lim, tmo, console, jwt, api, _policy.admission(doc),
+                  mps)

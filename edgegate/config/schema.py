@@ -6,6 +6,7 @@ check that both accept and refuse the same documents.
 """
 
 from .limits import LIMIT_DEFAULTS, TIMEOUT_DEFAULTS
+from .messages import MAX_DENY, MAX_PATTERN, SIGNATURE_SETS
 from .model import CONSOLE_DEFAULTS
 from .policy import ADMISSION_DEFAULTS, JWT_ALGS, METHODS
 
@@ -17,6 +18,40 @@ def _ints(names, lo, hi):
     return {n: {"type": "integer", "minimum": lo, "maximum": hi} for n in names}
 
 
+def _shape_schema():
+    """The JSON Schema subset a message policy's ``shape`` may use (itself, recursively)."""
+    types = {"enum": ["object", "array", "string", "number", "integer", "boolean", "null"]}
+    count = {"type": "integer", "minimum": 0}
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "type": {"oneOf": [types, {"type": "array", "minItems": 1, "items": types}]},
+        "properties": {"type": "object", "additionalProperties": {"$ref": "#/$defs/shape"}},
+        "required": {"type": "array", "items": {"type": "string"}},
+        "additionalProperties": {"type": "boolean"},
+        "items": {"$ref": "#/$defs/shape"},
+        "maxProperties": count, "maxItems": count, "minItems": count, "maxLength": count, "minLength": count,
+        "enum": {"type": "array", "minItems": 1, "items": {"type": ["string", "number", "boolean", "null"]}},
+        "minimum": {"type": "number"}, "maximum": {"type": "number"},
+        "description": {"type": "string"}, "title": {"type": "string"}}}
+
+
+def _message_policy_schema():
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "types": {"type": "array", "minItems": 1, "items": {"enum": ["text", "binary"]}},
+        "max_bytes": {"type": "integer", "minimum": 1},
+        "rate": {"type": "object", "additionalProperties": False, "properties": dict(
+            _ints(("messages_per_s", "messages_burst", "bytes_per_s", "bytes_burst"), 1, 1 << 30),
+            on_exceed={"enum": ["close", "drop"], "default": "close"})},
+        "json": {"type": "boolean", "default": False},
+        "max_depth": {"type": "integer", "minimum": 1, "maximum": 256},
+        "shape": {"$ref": "#/$defs/shape"},
+        "signatures": {"type": "array", "items": {"enum": list(SIGNATURE_SETS)}},
+        "deny": {"type": "array", "maxItems": MAX_DENY,
+                 "items": {"type": "string", "minLength": 1, "maxLength": MAX_PATTERN, "pattern": "\\S"}},
+        "scan_binary": {"type": "boolean", "default": False},
+        "on_violation": {"enum": ["close", "drop"], "default": "close"},
+        "description": {"type": "string"}}}
+
+
 def schema():
     limits = _ints(tuple(LIMIT_DEFAULTS) + ("max_conns", "ring_pool_rings"), 1, 1 << 40)
     return {
@@ -26,6 +61,7 @@ def schema():
         "type": "object",
         "additionalProperties": False,
         "required": ["listen"],
+        "$defs": {"shape": _shape_schema()},
         "properties": {
             "listen": {
                 "type": "array",
@@ -87,6 +123,8 @@ def schema():
                         "subprotocols": _STRINGS,
                         "require_subprotocol": {"type": "boolean", "default": False},
                         "max_conns": {"type": "integer", "minimum": 1},
+                        "messages": _NONEMPTY,
+                        "messages_by_subprotocol": {"type": "object", "additionalProperties": _NONEMPTY},
                         "auth": {"type": "object", "additionalProperties": False, "properties": {
                             "methods": {"type": "array", "items": {"enum": list(METHODS)}},
                             "query_param": _NONEMPTY,
@@ -113,6 +151,8 @@ def schema():
                     "type": "object", "additionalProperties": False, "required": ["id", "sha256"],
                     "properties": {"id": _NONEMPTY, "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}},
             }},
+            "message_policies": {"type": "object", "propertyNames": {"minLength": 1, "maxLength": 64},
+                                 "additionalProperties": _message_policy_schema()},
             "admission": {"type": "object", "additionalProperties": False,
                           "properties": _ints(tuple(ADMISSION_DEFAULTS), 1, 1 << 30)},
             "console": {

@@ -66,10 +66,12 @@ class Gateway:
         self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
         self.rings = net.Lender(self.pool)
         from edgegate.policy.admission import Admission
+        from edgegate.policy.messages import compile_policies
 
         from .keys import load_keys
 
         self.admission = Admission(cfg, load_keys(cfg), self._audit)
+        self.messages = compile_policies(cfg)  # message policy name -> MessagePolicy, for new sessions
         self.bans = self.admission.bans  # console bans and automatic ones share the fixed table
         self.listening = {}  # listener key -> server
         self.started_ms = ticks_ms()
@@ -131,7 +133,10 @@ class Gateway:
         except _tls.TlsError as e:
             self.log.error("config_not_applied", why=str(e))
             return 0
+        from edgegate.policy.messages import compile_policies
+
         old = self.cfg
+        self.messages = compile_policies(cfg)
         self.cfg = cfg
         self.tls_listeners, self.tls_backends, keys = prepared
         self.admission.reconfigure(cfg, keys)

@@ -41,13 +41,18 @@ def _flush(stream, conn):
 
 
 class Session:
-    __slots__ = ("gw", "cfg", "rings", "tls", "identity", "accept", "admission", "expires", "_refresh_checks",
+    __slots__ = ("gw", "cfg", "messages", "rings", "tls", "identity", "accept", "admission", "expires",
+                 "_refresh_checks", "gate", "_asm", "dropped",
                  "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
                  "started", "client_seen", "pinged", "close_started", "frames", "bytes")
 
     def __init__(self, gw, stream, sid):
         self.gw = gw
         self.cfg = gw.cfg  # a commit applies to new sessions; this one keeps what it started with
+        self.messages = gw.messages  # the message policies of that config
+        self.gate = None  # the route's message chain for this session (a MessageGate), or None
+        self._asm = None  # a fragmented client message being assembled for the chain
+        self.dropped = 0  # client messages the chain dropped
         self.rings = gw.rings
         self.tls = getattr(stream, "secure", False)
         self.identity = None  # the verified client certificate's facts (TLS with client certs)
@@ -105,7 +110,7 @@ class Session:
             if self.cconn is not None:
                 gw.log.info("session_end", id=self.id, peer=self.peer, path=self.path,
                             frames_in=self.frames[0], frames_out=self.frames[1],
-                            bytes_in=self.bytes[0], bytes_out=self.bytes[1],
+                            bytes_in=self.bytes[0], bytes_out=self.bytes[1], dropped=self.dropped,
                             client_close=self.cconn.close_rcvd, ms=ticks_diff(ticks_ms(), self.started))
 
     async def _read_upgrade(self):
@@ -161,9 +166,12 @@ class Session:
             await self._reject(e.status, (), str(e))
             return
         lim = self.cfg.limits
+        pname = route.message_policy_for(protocol)
+        if pname is not None:
+            self.gate = self.messages[pname].gate(ticks_ms())
         self.cconn = Connection(False, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rx=self.client.rx,
-                                defer_fail_close=True, own_rx=False, raw_binary=True)
+                                defer_fail_close=True, own_rx=False, raw_binary=self.gate is None)
         self.bconn = Connection(True, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rand_bytes=rt.rand_bytes,
                                 rx=self.backend.rx, defer_fail_close=True, own_rx=False)
@@ -177,6 +185,7 @@ class Session:
             self.expires = ticks_add(ticks_ms(), max(0, left_ms))
         gw.log.info("session_open", id=self.id, peer=self.peer, path=req.path,
                     backend=route.backend_url, protocol=protocol, principal=acc.principal, auth=acc.method,
+                    messages=pname,
                     client_cert=None if ident is None else ident["fingerprint_sha256"][:16])
         if gw.draining:
             # The drain began while the backend was answering: this session gets its 1001 too.
@@ -236,6 +245,21 @@ class Session:
                             dst.write_view(rx.mv[run_a:run_b])
                             run_a = run_b = -1
                         continue
+                if to_backend and self.gate is not None:
+                    verdict = self._judge(ev)
+                    if verdict is not None:
+                        # Held (a fragment being assembled), dropped or refused: what
+                        # came before goes on; this frame does not.
+                        if run_a >= 0:
+                            dst.write_view(rx.mv[run_a:run_b])
+                            run_a = run_b = -1
+                        if verdict is not False and dconn.can_send:
+                            # A fragmented message that passed goes on as one frame.
+                            dconn.send_frame(1 if ev.text else 2, verdict, True)
+                            _flush(dst, dconn)
+                            nframes += 1
+                            nbytes += len(verdict)
+                        continue
                 n = ev.pend - ev.pstart
                 if to_backend:
                     remask(rx.buf, ev.pstart, ev.pend, rt.mask_key(), ev.masked)
@@ -281,6 +305,53 @@ class Session:
             dst.write_view(rx.mv[run_a:run_b])
         self.frames[d] += nframes
         self.bytes[d] += nbytes
+
+    def _judge(self, ev):
+        """The message chain on the client frame ``ev``: None relays it as it is.
+
+        A one-frame message is judged in place. The frames of a fragmented
+        message are collected (bounded by the Connection's max_message_bytes)
+        and the whole message is judged at its last frame, which returns it
+        (to go on as one frame). False: held, dropped or refused (the
+        session is closing then).
+        """
+        from edgegate.policy.errors import MessageRefused
+
+        whole = ev.fin and ev.opcode != 0
+        if whole:
+            payload = ev.payload
+        else:
+            if ev.opcode != 0:
+                self._asm = bytearray(ev.payload)
+            elif self._asm is not None:
+                self._asm += ev.payload
+            else:  # the rest of a message already refused
+                return False
+            if not ev.fin:
+                return False
+            payload = self._asm
+            self._asm = None
+        try:
+            self.gate.check(ev.text, payload, ticks_ms())
+        except MessageRefused as r:
+            self._refused(r, payload)
+            return False
+        return None if whole else payload
+
+    def _refused(self, r, payload):
+        """Audit a refused client message; drop it, or close the session with the verdict's code."""
+        import hashlib
+
+        gw = self.gw
+        gw.log.count("messages_refused_" + r.rule)
+        gw.log.info("audit", what="message_dropped" if r.drop else "message_refused", id=self.id, peer=self.peer,
+                    principal=self.accept.principal if self.accept else None, route=self.route.path,
+                    policy=self.gate.policy.name, rule=r.rule, detail=r.detail, code=r.code, bytes=len(payload),
+                    sha256=hashlib.sha256(payload).hexdigest()[:32])
+        if r.drop:
+            self.dropped += 1
+            return
+        self.start_close(r.code, r.rule == "rate" and "rate limit" or "message refused: " + r.rule)
 
     def _refreshed(self, ev):
         """True when ``ev`` was the route's refresh message (consumed, session extended)."""

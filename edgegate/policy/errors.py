@@ -1,4 +1,4 @@
-"""Refusals at the upgrade: an HTTP status, a fixed reason for the audit log, headers to send."""
+"""Refusals: of an upgrade (an HTTP status) and of a client message (a close code or a drop)."""
 
 from edgegate.ws.errors import EdgegateError
 
@@ -16,3 +16,18 @@ class Reject(EdgegateError):
 
 class AuthError(EdgegateError):
     """A credential was refused; the message says why (it never contains the credential)."""
+
+
+class MessageRefused(EdgegateError):
+    """A client message the chain refuses: close with ``code`` unless ``drop`` (discard it, go on).
+
+    ``rule`` is type, size, rate, json, shape or signature; ``detail`` says
+    where and which, never the message's content.
+    """
+
+    def __init__(self, code, rule, detail, drop=False):
+        super().__init__("%s: %s" % (rule, detail))
+        self.code = code
+        self.rule = rule
+        self.detail = detail
+        self.drop = drop

@@ -63,6 +63,25 @@ AGREED = [
     ("unknown timeout", with_(timeouts={"idle_s": 5}), False),
     ("clear-text password", with_(console={"password_hash": "hunter2"}), False),
     ("console max_failures 0", with_(console={"max_failures": 0}), False),
+    ("message policy on a route", with_(
+        routes=[dict(R, messages="chat", subprotocols=["v2"], messages_by_subprotocol={"v2": "strict"})],
+        message_policies={"chat": {"types": ["text"], "max_bytes": 4096, "json": True, "max_depth": 8,
+                                   "rate": {"messages_per_s": 10, "bytes_per_s": 65536, "on_exceed": "drop"},
+                                   "shape": {"type": ["object"], "required": ["type"], "additionalProperties": False,
+                                             "properties": {"type": {"enum": ["a", 1, None]},
+                                                            "items": {"type": "array", "maxItems": 3,
+                                                                      "items": {"type": "number", "minimum": 0}}}},
+                                   "signatures": ["sqli", "xss", "cmd", "path", "nosql", "proto"],
+                                   "deny": ["no"], "on_violation": "drop"},
+                          "strict": {"types": ["binary"]}}), True),
+    ("message policy type json", with_(message_policies={"p": {"types": ["json"]}}), False),
+    ("message policy unknown signature set", with_(message_policies={"p": {"signatures": ["magic"]}}), False),
+    ("message policy unknown key", with_(message_policies={"p": {"regex": "x"}}), False),
+    ("shape with an unsupported keyword", with_(message_policies={"p": {"shape": {"pattern": "x"}}}), False),
+    ("shape additionalProperties as a schema",
+     with_(message_policies={"p": {"shape": {"additionalProperties": {"type": "string"}}}}), False),
+    ("message rate on_exceed ignore", with_(message_policies={"p": {"rate": {"on_exceed": "ignore"}}}), False),
+    ("blank deny pattern", with_(message_policies={"p": {"deny": ["  "]}}), False),
 ]
 
 # Documents the schema accepts and model.parse refuses: rules JSON Schema cannot state.
@@ -73,6 +92,10 @@ SCHEMA_LOOSER = [
     ("hash with a short salt", with_(console={"password_hash": "$".join([_H[0], _H[1], "QUFB", _H[3]])})),
     ("backend port not a number", with_(routes=[{"path": "/", "backend": {"url": "ws://a:x/"}}])),
     ("limit 10.0 (JSON Schema counts it an integer)", with_(limits={"max_conns": 10.0})),
+    ("route names a missing message policy", with_(routes=[dict(R, messages="nope")])),
+    ("message max_bytes over max_message_bytes", with_(message_policies={"p": {"max_bytes": 1 << 30}})),
+    ("message burst without its rate", with_(message_policies={"p": {"rate": {"messages_burst": 5}}})),
+    ("scan_binary with nothing to scan for", with_(message_policies={"p": {"scan_binary": True}})),
 ]
 
 # Documents model.parse accepts and the schema refuses: a disagreement to fix in the model.

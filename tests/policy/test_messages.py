@@ -1,0 +1,164 @@
+"""edgegate.policy.messages: the per-connection message chain's verdicts, in rule order.
+
+Clocks are fake tick values built with ``ticks_add``.
+"""
+
+from edgegate.config.shape import compile_shape
+from edgegate.policy.errors import MessageRefused
+from edgegate.policy.messages import MessagePolicy
+from edgegate.rt import ticks_add
+from tests.portable import TestCase
+
+T0 = 70000
+
+
+def at(ms):
+    return ticks_add(T0, ms)
+
+
+def verdict(gate, payload, text=True, now=T0):
+    """None when the message passes, else (code, rule, drop)."""
+    try:
+        gate.check(text, payload, now)
+    except MessageRefused as r:
+        return (r.code, r.rule, r.drop)
+    return None
+
+
+SHAPE = {"type": "object", "required": ["type"], "additionalProperties": False,
+         "properties": {"type": {"enum": ["chat", "ping"]}, "text": {"type": "string", "maxLength": 20},
+                        "n": {"type": "integer", "minimum": 0}}}
+
+
+class TypeAndSizeTests(TestCase):
+    def test_a_policy_with_no_rules_passes_everything(self):
+        g = MessagePolicy("p").gate(T0)
+        self.assertIsNone(verdict(g, b"<script>"))
+        self.assertIsNone(verdict(g, b"\x00\x01", text=False))
+
+    def test_binary_on_a_text_only_route_is_1003(self):
+        g = MessagePolicy("p", binary=False).gate(T0)
+        self.assertEqual(verdict(g, b"x", text=False), (1003, "type", False))
+        self.assertIsNone(verdict(g, b"x"))
+
+    def test_text_on_a_binary_only_route_is_1003(self):
+        g = MessagePolicy("p", text=False).gate(T0)
+        self.assertEqual(verdict(g, b"x"), (1003, "type", False))
+
+    def test_a_message_over_max_bytes_is_1009(self):
+        g = MessagePolicy("p", max_bytes=4).gate(T0)
+        self.assertIsNone(verdict(g, b"1234"))
+        self.assertEqual(verdict(g, b"12345"), (1009, "size", False))
+
+    def test_memoryview_payloads_are_judged_like_bytes(self):
+        g = MessagePolicy("p", json=True, signatures=("xss",)).gate(T0)
+        self.assertIsNone(verdict(g, memoryview(bytearray(b'{"a":1}'))))
+        self.assertEqual(verdict(g, memoryview(bytearray(b'{"a":"<script>"}'))), (1008, "signature", False))
+
+
+class RateTests(TestCase):
+    def test_message_rate_allows_the_burst_then_refuses(self):
+        g = MessagePolicy("p", messages_per_s=10, messages_burst=3).gate(T0)
+        got = [verdict(g, b"x") for _ in range(4)]
+        self.assertEqual(got, [None, None, None, (1008, "rate", False)])
+
+    def test_message_rate_refills_over_time(self):
+        g = MessagePolicy("p", messages_per_s=10, messages_burst=1).gate(T0)
+        self.assertIsNone(verdict(g, b"x", now=T0))
+        self.assertEqual(verdict(g, b"x", now=at(50)), (1008, "rate", False))
+        self.assertIsNone(verdict(g, b"x", now=at(100)))
+
+    def test_byte_rate_counts_message_sizes(self):
+        g = MessagePolicy("p", bytes_per_s=1000, bytes_burst=100).gate(T0)
+        self.assertIsNone(verdict(g, b"x" * 60))
+        self.assertEqual(verdict(g, b"x" * 60), (1008, "rate", False))
+        self.assertIsNone(verdict(g, b"x" * 40))
+        self.assertIsNone(verdict(g, b"x" * 60, now=at(60)))
+
+    def test_on_exceed_drop_marks_the_verdict_as_a_drop(self):
+        g = MessagePolicy("p", messages_per_s=1, on_rate="drop").gate(T0)
+        self.assertIsNone(verdict(g, b"x"))
+        self.assertEqual(verdict(g, b"x"), (1008, "rate", True))
+
+    def test_gates_of_one_policy_have_their_own_buckets(self):
+        p = MessagePolicy("p", messages_per_s=1)
+        a, b = p.gate(T0), p.gate(T0)
+        self.assertIsNone(verdict(a, b"x"))
+        self.assertEqual(verdict(a, b"x"), (1008, "rate", False))
+        self.assertIsNone(verdict(b, b"x"))
+
+
+class ContentTests(TestCase):
+    def test_json_required_refuses_what_does_not_parse(self):
+        g = MessagePolicy("p", json=True).gate(T0)
+        self.assertIsNone(verdict(g, b'{"a": [1, 2]}'))
+        self.assertEqual(verdict(g, b"{not json"), (1008, "json", False))
+
+    def test_json_nested_deeper_than_max_depth_is_refused(self):
+        g = MessagePolicy("p", json=True, max_depth=3).gate(T0)
+        self.assertIsNone(verdict(g, b'{"a":{"b":{"c":1}}}'))
+        self.assertIsNone(verdict(g, b'{"a":"[[[[[[{{{{"}'))  # brackets inside a string are not depth
+        self.assertEqual(verdict(g, b'{"a":{"b":{"c":[1]}}}'), (1008, "json", False))
+
+    def test_a_very_deep_document_is_refused_not_crashed(self):
+        g = MessagePolicy("p", json=True, max_depth=16).gate(T0)
+        self.assertEqual(verdict(g, b"[" * 5000 + b"]" * 5000), (1008, "json", False))
+
+    def test_shape_violations_are_refused_with_the_path(self):
+        g = MessagePolicy("p", json=True, shape=compile_shape(SHAPE)).gate(T0)
+        self.assertIsNone(verdict(g, b'{"type":"chat","text":"hi","n":3}'))
+        cases = [
+            (b'{"text":"hi"}', "$: missing type"),
+            (b'{"type":"other"}', "$.type: not one of the allowed values"),
+            (b'{"type":"chat","text":"%s"}' % (b"x" * 21), "$.text: longer than 20"),
+            (b'{"type":"chat","n":-1}', "$.n: below 0"),
+            (b'{"type":"chat","n":1.5}', "$.n: not integer"),
+            (b'{"type":"chat","admin":true}', "$: unexpected member"),
+            (b'[1]', "$: not object"),
+        ]
+        for doc, detail in cases:
+            with self.subTest(doc=doc):
+                try:
+                    g.check(True, doc, T0)
+                    self.fail("passed: %r" % doc)
+                except MessageRefused as r:
+                    self.assertEqual((r.code, r.rule, r.detail), (1008, "shape", detail))
+
+    def test_signatures_are_found_in_text_messages(self):
+        g = MessagePolicy("p", signatures=("sqli", "xss")).gate(T0)
+        self.assertIsNone(verdict(g, b"hello"))
+        self.assertEqual(verdict(g, b"' or '1'='1"), (1008, "signature", False))
+
+    def test_signatures_hidden_by_json_escapes_are_found(self):
+        g = MessagePolicy("p", json=True, signatures=("xss", "nosql")).gate(T0)
+        self.assertEqual(verdict(g, b'{"m":"\\u003cscript\\u003e"}'), (1008, "signature", False))
+        self.assertEqual(verdict(g, b'{"u":{"\\u0024ne":1}}'), (1008, "signature", False))
+
+    def test_signatures_hidden_by_json_escapes_are_found_without_json_required(self):
+        g = MessagePolicy("p", signatures=("xss",)).gate(T0)
+        self.assertEqual(verdict(g, b'{"m":"\\u003cscript\\u003e"}'), (1008, "signature", False))
+
+    def test_binary_is_scanned_only_when_asked(self):
+        p = MessagePolicy("p", signatures=("xss",))
+        self.assertIsNone(verdict(p.gate(T0), b"<script>", text=False))
+        q = MessagePolicy("q", signatures=("xss",), scan_binary=True)
+        self.assertEqual(verdict(q.gate(T0), b"<script>", text=False), (1008, "signature", False))
+
+    def test_on_violation_drop_marks_content_verdicts_as_drops(self):
+        g = MessagePolicy("p", json=True, deny=("forbidden",), on_violation="drop").gate(T0)
+        self.assertEqual(verdict(g, b'{"a":"FORBIDDEN"}'), (1008, "signature", True))
+        self.assertEqual(verdict(g, b"nope"), (1008, "json", True))
+
+    def test_the_detail_names_the_rule_not_the_message(self):
+        g = MessagePolicy("p", signatures=("xss",)).gate(T0)
+        try:
+            g.check(True, b"secret-token-123 <script>", T0)
+            self.fail("passed")
+        except MessageRefused as r:
+            self.assertEqual(r.detail, "xss: <script")
+            self.assertTrue("secret" not in str(r))
+
+    def test_describe_lists_the_rules(self):
+        p = MessagePolicy("p", binary=False, max_bytes=10, messages_per_s=5, json=True, signatures=("xss",),
+                          deny=("a", "b"))
+        self.assertEqual(p.describe(), "types=text max_bytes=10 msgs/s=5 burst 5 json signatures=xss deny=2")

