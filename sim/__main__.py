@@ -2,8 +2,10 @@
 
 Starts the demo echo backend and ``edgegate run --board sim --config sim/config.json``
 as separate processes, then runs well-behaved clients (text, binary, fragmented,
-empty and max-size messages, pings) and a few hostile ones (oversized frame,
-bad UTF-8, unmasked frame, huge header, unknown path) at the same time, prints
+empty and max-size messages, pings; JSON on the /chat route and its message
+policy) and a few hostile ones (oversized frame, bad UTF-8, unmasked frame,
+huge header, unknown path, script and SQL injection in chat JSON, a chat
+message of the wrong shape) at the same time, prints
 what each got, drains the gateway with SIGTERM and prints its counters.
 Exit status 0 means every client got exactly the answer it should.
 """
@@ -72,6 +74,19 @@ async def good_client(url, i, max_frame):
     return all(checks) and code == 1000, "%d/%d echoes exact, close %d" % (sum(checks), len(checks), code)
 
 
+async def chat_client(url, i):
+    """A well-behaved client of the /chat route: JSON its message policy accepts comes back as sent."""
+    c = await connect(url)
+    checks = []
+    for m in ({"type": "join", "room": "r%d" % i}, {"type": "say", "room": "r%d" % i, "text": "héllo, it's me %d" % i},
+              {"type": "leave", "room": "r%d" % i}):
+        text = json.dumps(m)
+        c.send_text(text)
+        checks.append(await c.recv() == text)
+    code = await c.close(1000)
+    return all(checks) and code == 1000, "%d/%d chat echoes exact, close %d" % (sum(checks), len(checks), code)
+
+
 async def raw(host, port, data, read=4096):
     r, w = await asyncio.open_connection(host, port)
     w.write(data)
@@ -89,10 +104,10 @@ def _upgrade(path="/echo", extra=""):
             % (path, extra)).encode()
 
 
-async def hostile_ws(host, port, frame):
+async def hostile_ws(host, port, frame, path="/echo"):
     """Upgrade, send one bad frame, return the close code the gateway sent."""
     r, w = await asyncio.open_connection(host, port)
-    w.write(_upgrade())
+    w.write(_upgrade(path))
     head = await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 101"), head
     w.write(frame)
@@ -113,8 +128,15 @@ async def burst(host, port, n_clients, max_frame):
         "20 KB header": (raw(host, port, _upgrade(extra="X-Junk: %s\r\n" % ("a" * 20000))), 431),
         "unknown path": (raw(host, port, _upgrade(path="/nowhere")), 404),
         "plain HTTP GET": (raw(host, port, b"GET / HTTP/1.1\r\nHost: box\r\n\r\n"), 426),
+        "script injection in chat JSON": (hostile_ws(host, port, build_frame(
+            OP_TEXT, b'{"type":"say","text":"\\u003cscript>steal()</script>"}', True, key), "/chat"), 1008),
+        "SQL injection in chat JSON": (hostile_ws(host, port, build_frame(
+            OP_TEXT, b'{"type":"say","room":"x\' OR \'1\'=\'1"}', True, key), "/chat"), 1008),
+        "chat message of the wrong shape": (hostile_ws(host, port, build_frame(
+            OP_TEXT, b'{"type":"say","admin":true}', True, key), "/chat"), 1008),
     }
-    goods = [good_client(url, i, max_frame) for i in range(n_clients)]
+    chat = "ws://%s:%d/chat" % (host, port)
+    goods = [good_client(url, i, max_frame) if i % 4 else chat_client(chat, i) for i in range(n_clients)]
     results = await asyncio.gather(*goods, *(c for c, _ in hostile.values()), return_exceptions=True)
     ok = True
     print("\n%-40s %-8s %s" % ("client", "result", "detail"))
@@ -168,7 +190,7 @@ def main(argv=None):
         print("sim: echo backend on %s:%s, gateway on ws://%s:%d/echo" % (be_host, be_port, host, port))
         t0 = time.monotonic()
         ok = asyncio.run(burst(host, port, args.clients, max_frame))
-        print("\nsim: burst of %d well-behaved + 6 hostile clients took %.2fs"
+        print("\nsim: burst of %d well-behaved + 9 hostile clients took %.2fs"
               % (args.clients, time.monotonic() - t0))
         gw.send_signal(signal.SIGTERM)
         _, err = gw.communicate(timeout=15)

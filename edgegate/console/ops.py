@@ -88,7 +88,8 @@ class BoxOps:
         raise NotImplementedError
 
     def routes(self):
-        """List of dicts: path, match, backend, active (sessions on it)."""
+        """List of dicts: path, match, backend, messages (the message policy: name, then
+        ``proto=name`` per sub-protocol override; "-" when none), active (sessions on it)."""
         raise NotImplementedError
 
     def kick(self, conn_id):

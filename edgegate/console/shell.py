@@ -360,8 +360,9 @@ class Shell:
             head = ("id", "peer", "path", "state", "age", "in", "out")
             return _columns([head] + rows) if rows else ["no connections"]
         if what == "routes":
-            rows = [_cells(r, ("path", "match", "backend", "active")) for r in ops.routes()]
-            return _columns([("path", "match", "backend", "active")] + rows) if rows else ["no routes"]
+            cols = ("path", "match", "backend", "messages", "active")
+            rows = [_cells(r, cols) for r in ops.routes()]
+            return _columns([cols] + rows) if rows else ["no routes"]
         rows = [(_cells(b, ("address",)) + (_seconds(b.get("remaining_ms"), 999),)
                  + _cells(b, ("reason",))) for b in ops.bans(now_ms)]
         return _columns([("address", "left", "reason")] + rows) if rows else ["no bans"]

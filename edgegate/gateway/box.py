@@ -115,7 +115,7 @@ class Box(BoxOps):
             if s.route is not None:
                 active[id(s.route)] = active.get(id(s.route), 0) + 1
         return [{"path": r.path, "match": "exact" if r.exact else "prefix", "backend": r.backend_url,
-                 "active": active.get(id(r), 0)} for r in self.gw.cfg.routes]
+                 "messages": _messages_cell(r), "active": active.get(id(r), 0)} for r in self.gw.cfg.routes]
 
     def kick(self, conn_id):
         if not self.gw.kick(conn_id):
@@ -152,3 +152,11 @@ class Box(BoxOps):
         self.gw.log.warn("reboot", why="console")
         if self.on_reboot is not None:
             self.on_reboot()
+
+
+def _messages_cell(route):
+    """The route's message policy for ``show routes``: ``chat raw.v1=raw``, or "-"."""
+    parts = [route.messages or "-"]
+    for proto in sorted(route.messages_by_subprotocol):
+        parts.append("%s=%s" % (proto, route.messages_by_subprotocol[proto]))
+    return " ".join(parts)

@@ -373,10 +373,10 @@ class ShowTests(TestCase):
     def test_show_routes_prints_a_table(self):
         sh, box = logged_in()
         box.route_list = [{"path": "/ws", "match": "prefix", "backend": "ws://10.0.0.2:9000/",
-                           "active": 3}]
+                           "messages": "chat raw.v1=raw", "active": 3}]
         self.assertEqual(sh.receive_line("show routes", T0), [
-            "path  match   backend              active",
-            "/ws   prefix  ws://10.0.0.2:9000/  3",
+            "path  match   backend              messages         active",
+            "/ws   prefix  ws://10.0.0.2:9000/  chat raw.v1=raw  3",
             P])
         box.route_list = []
         self.assertEqual(sh.receive_line("show routes", T0), ["no routes", P])
