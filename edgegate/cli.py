@@ -252,8 +252,9 @@ def main(argv=None):
         elif args.cmd == "check":
             args.config, args.listen, args.backend, args.plaintext = args.file, None, None, False
             cfg = build_config(args)
-            print("ok: %d listener(s), %d route(s), max_conns=%d on board %s"
-                  % (len(cfg.listeners), len(cfg.routes), cfg.limits["max_conns"], cfg.board))
+            print("ok: %d listener(s), %d route(s), %d message polic%s, max_conns=%d on board %s"
+                  % (len(cfg.listeners), len(cfg.routes), len(cfg.message_policies),
+                     "y" if len(cfg.message_policies) == 1 else "ies", cfg.limits["max_conns"], cfg.board))
         elif args.cmd == "boards":
             for name in list_boards():
                 b = load_board(name)

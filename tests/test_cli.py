@@ -91,7 +91,7 @@ def test_run_with_an_invalid_config_falls_back_to_safe_defaults_and_says_why(tmp
 def test_check_accepts_the_simulator_config():
     r = _edgegate("check", "sim/config.json")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("ok: 1 listener(s), 1 route(s)")
+    assert r.stdout.startswith("ok: 1 listener(s), 2 route(s), 1 message policy,")
 
 
 def test_unknown_board_is_refused():
