@@ -63,8 +63,13 @@ def _one(name, v, path, max_message_bytes):
     for rate, burst in (("messages_per_s", "messages_burst"), ("bytes_per_s", "bytes_burst")):
         if burst in kw and rate not in kw:
             raise ConfigError(path + ".rate." + burst, "set, but %s is not" % rate)
-    if "bytes_burst" in kw and "max_bytes" in kw and kw["bytes_burst"] < kw["max_bytes"]:
-        raise ConfigError(path + ".rate.bytes_burst", "below max_bytes: a largest message could never pass")
+    if "bytes_per_s" in kw:
+        burst = kw.get("bytes_burst", kw["bytes_per_s"])
+        biggest = kw.get("max_bytes", max_message_bytes)
+        if burst < biggest:
+            raise ConfigError(path + ".rate." + ("bytes_burst" if "bytes_burst" in kw else "bytes_per_s"),
+                              "a burst of %d bytes is below the largest message (%d, %s): it could never pass"
+                              % (burst, biggest, "max_bytes" if "max_bytes" in kw else "limits.max_message_bytes"))
     kw["on_rate"] = _choice(r.get("on_exceed", "close"), path + ".rate.on_exceed", ("close", "drop"))
     kw["json"] = _bool(v.get("json", False), path + ".json")
     if "max_depth" in v:

@@ -8,7 +8,7 @@ object, array, string, number, integer, boolean, null), ``properties``,
 ``minimum``, ``maximum``. Anything else is a config error naming its path,
 so a schema never silently means less than it says. ``compile_shape`` raises
 ``ValueError(path, message)``; ``Shape.check(value)`` returns None or the
-first violation as ``"$.a.b[2]: not a string"`` (names and sizes only, never
+first violation as ``"$.a.b[2]: not string"`` (the path is built only then) (names and sizes only, never
 a value from the message). Depth is bounded by the schema's own depth.
 It lives in ``config`` because compiling is validating; ``policy`` only calls
 ``check`` on the object it is handed.
@@ -20,21 +20,17 @@ _KEYWORDS = ("type", "properties", "required", "additionalProperties", "maxPrope
 _MAX_SCHEMA_DEPTH = 16
 
 
-def _is(value, name):
-    t = type(value)
-    if name == "object":
-        return t is dict
-    if name == "array":
-        return t is list
-    if name == "string":
-        return t is str
-    if name == "integer":
-        return t is int or (t is float and value == int(value) and value == value)
-    if name == "number":
-        return t is int or t is float
-    if name == "boolean":
-        return t is bool
-    return value is None
+_PYTYPES = {"object": (dict,), "array": (list,), "string": (str,), "number": (int, float), "integer": (int,),
+            "boolean": (bool,), "null": (type(None),)}
+
+
+def _finite(value):
+    return value - value == 0  # false for inf and nan, on every runtime
+
+
+def _integral(value):
+    """A float JSON Schema counts as an integer (1.0), never inf or nan."""
+    return _finite(value) and value == int(value)
 
 
 def _count(v, path, key):
@@ -46,62 +42,75 @@ def _count(v, path, key):
 class Shape:
     """One compiled schema node."""
 
-    __slots__ = ("types", "props", "required", "extra", "max_props", "items", "max_items", "min_items",
-                 "max_len", "min_len", "enum", "minimum", "maximum")
+    __slots__ = ("types", "pytypes", "int_floats", "props", "required", "extra", "max_props", "items",
+                 "max_items", "min_items", "max_len", "min_len", "enum", "minimum", "maximum")
 
-    def check(self, value, where="$"):
+    def check(self, value):
         """None if ``value`` fits, else ``"path: what is wrong"``."""
-        if self.types is not None:
-            for name in self.types:
-                if _is(value, name):
-                    break
-            else:
-                return "%s: not %s" % (where, " or ".join(self.types))
+        err = self._check(value)
+        if err is None:
+            return None
+        msg, where = err  # where: path parts, innermost first
+        where.append("$")
+        where.reverse()
+        return "%s: %s" % ("".join(where), msg)
+
+    def _check(self, value):
         t = type(value)
+        if self.pytypes is not None and t not in self.pytypes and \
+                not (t is float and self.int_floats and _integral(value)):
+            return "not " + " or ".join(self.types), []
         if t is dict:
             if self.max_props is not None and len(value) > self.max_props:
-                return "%s: more than %d members" % (where, self.max_props)
+                return "more than %d members" % self.max_props, []
             for k in self.required:
                 if k not in value:
-                    return "%s: missing %s" % (where, k)
+                    return "missing " + k, []
             props = self.props
             for k in value:
-                sub = props.get(k) if props else None
+                sub = props.get(k) if props is not None else None
                 if sub is None:
                     if not self.extra:
-                        return "%s: unexpected member" % where
+                        return "unexpected member", []
                     continue
-                err = sub.check(value[k], where + "." + k)
-                if err:
+                err = sub._check(value[k])
+                if err is not None:
+                    err[1].append("." + k)
                     return err
         elif t is list:
             n = len(value)
             if self.max_items is not None and n > self.max_items:
-                return "%s: more than %d items" % (where, self.max_items)
+                return "more than %d items" % self.max_items, []
             if self.min_items is not None and n < self.min_items:
-                return "%s: fewer than %d items" % (where, self.min_items)
-            if self.items is not None:
+                return "fewer than %d items" % self.min_items, []
+            sub = self.items
+            if sub is not None:
                 for i in range(n):
-                    err = self.items.check(value[i], "%s[%d]" % (where, i))
-                    if err:
+                    err = sub._check(value[i])
+                    if err is not None:
+                        err[1].append("[%d]" % i)
                         return err
         elif t is str:
             n = len(value)
             if self.max_len is not None and n > self.max_len:
-                return "%s: longer than %d" % (where, self.max_len)
+                return "longer than %d" % self.max_len, []
             if self.min_len is not None and n < self.min_len:
-                return "%s: shorter than %d" % (where, self.min_len)
-        elif (t is int or t is float) and t is not bool:
+                return "shorter than %d" % self.min_len, []
+        elif t is int or t is float:
+            if t is float and not _finite(value):
+                return "not a finite number", []
             if self.minimum is not None and value < self.minimum:
-                return "%s: below %s" % (where, self.minimum)
+                return "below %s" % (self.minimum,), []
             if self.maximum is not None and value > self.maximum:
-                return "%s: above %s" % (where, self.maximum)
+                return "above %s" % (self.maximum,), []
         if self.enum is not None:
+            num = t is int or t is float
             for e in self.enum:
-                if type(e) is type(value) and e == value:
+                te = type(e)
+                if (te is t or (num and (te is int or te is float))) and e == value:
                     break
             else:
-                return "%s: not one of the allowed values" % where
+                return "not one of the allowed values", []
         return None
 
 
@@ -116,13 +125,19 @@ def compile_shape(d, path="shape", depth=0):
             raise ValueError(path + "." + k, "not a supported keyword (supported: %s)" % ", ".join(_KEYWORDS))
     s = Shape()
     t = d.get("type")
+    s.int_floats = False
     if t is None:
-        s.types = None
+        s.types = s.pytypes = None
     else:
         names = [t] if type(t) is str else t
         if type(names) is not list or not names or any(n not in _TYPES for n in names):
             raise ValueError(path + ".type", "must be one of %s, or a list of them" % ", ".join(_TYPES))
         s.types = tuple(names)
+        pytypes = ()
+        for n in names:
+            pytypes += _PYTYPES[n]
+        s.pytypes = pytypes
+        s.int_floats = "integer" in names
     props = d.get("properties")
     s.props = None
     if props is not None:

@@ -239,21 +239,20 @@ class Session:
             if t is Fragment:
                 if not dconn.can_send:
                     continue
-                if to_backend and ev.text and ev.fin and ev.opcode == 1 and self._refresh_checks:
-                    if self._refreshed(ev):
-                        if run_a >= 0:  # what came before goes on; this message stops here
-                            dst.write_view(rx.mv[run_a:run_b])
-                            run_a = run_b = -1
-                        continue
-                if to_backend and self.gate is not None:
-                    verdict = self._judge(ev)
+                if to_backend and (self.gate is not None or self._refresh_checks):
+                    verdict = self._client_frame(ev)
                     if verdict is not None:
-                        # Held (a fragment being assembled), dropped or refused: what
-                        # came before goes on; this frame does not.
+                        # Held (a fragment being assembled), consumed, dropped or refused:
+                        # what came before goes on first; this frame does not.
                         if run_a >= 0:
                             dst.write_view(rx.mv[run_a:run_b])
                             run_a = run_b = -1
-                        if verdict is not False and dconn.can_send:
+                        if verdict is False:
+                            continue
+                        if isinstance(verdict, Exception):
+                            self._refused(verdict)
+                            continue
+                        if dconn.can_send:
                             # A fragmented message that passed goes on as one frame.
                             dconn.send_frame(1 if ev.text else 2, verdict, True)
                             _flush(dst, dconn)
@@ -306,64 +305,87 @@ class Session:
         self.frames[d] += nframes
         self.bytes[d] += nbytes
 
-    def _judge(self, ev):
-        """The message chain on the client frame ``ev``: None relays it as it is.
+    def _client_frame(self, ev):
+        """The route's message chain and token refresh on the client frame ``ev``.
 
-        A one-frame message is judged in place. The frames of a fragmented
-        message are collected (bounded by the Connection's max_message_bytes)
-        and the whole message is judged at its last frame, which returns it
-        (to go on as one frame). False: held, dropped or refused (the
-        session is closing then).
+        None: relay the frame as it is. False: held (a fragment being
+        assembled), consumed (a refresh) or the rest of a refused message.
+        An exception (MessageRefused or AuthError): the verdict, for the
+        caller to apply once the frames before this one are written. Bytes:
+        a fragmented message that passed, whole, to send as one frame.
+
+        A one-frame message is judged in place in the ring. A fragmented one
+        is collected, its type and size checked at every frame (so it is
+        refused as soon as it is too big), and judged whole at its last frame.
         """
-        from edgegate.policy.errors import MessageRefused
+        from edgegate.policy.errors import AuthError, MessageRefused
 
-        whole = ev.fin and ev.opcode != 0
-        if whole:
-            payload = ev.payload
-        else:
+        gate = self.gate
+        payload = None
+        try:
+            if ev.fin and ev.opcode != 0:
+                payload = ev.payload
+                if gate is not None:
+                    gate.admit(ev.text, payload, ticks_ms())
+                if self._refresh_checks and ev.text and self._refresh(payload):
+                    return False
+                if gate is not None:
+                    gate.inspect(ev.text, payload)
+                return None
+            if gate is None:
+                return None
             if ev.opcode != 0:
+                gate.start(ev.text, ev.pend - ev.pstart)
                 self._asm = bytearray(ev.payload)
             elif self._asm is not None:
+                gate.grow(len(self._asm) + ev.pend - ev.pstart)
                 self._asm += ev.payload
-            else:  # the rest of a message already refused
-                return False
+            else:
+                return False  # the rest of a message already refused or dropped
             if not ev.fin:
                 return False
             payload = self._asm
             self._asm = None
-        try:
-            self.gate.check(ev.text, payload, ticks_ms())
+            gate.check(ev.text, payload, ticks_ms())
+            return payload
         except MessageRefused as r:
-            self._refused(r, payload)
-            return False
-        return None if whole else payload
+            import hashlib
 
-    def _refused(self, r, payload):
-        """Audit a refused client message; drop it, or close the session with the verdict's code."""
-        import hashlib
+            seen = payload if payload is not None else (self._asm or ev.payload)
+            r.nbytes = len(seen)
+            r.digest = hashlib.sha256(seen).hexdigest()[:32]
+            self._asm = None
+            return r
+        except AuthError as e:
+            return e
+
+    def _refused(self, e):
+        """Apply a verdict of ``_client_frame``: audit it; drop the message or close the session."""
+        from edgegate.policy.errors import MessageRefused
 
         gw = self.gw
-        gw.log.count("messages_refused_" + r.rule)
-        gw.log.info("audit", what="message_dropped" if r.drop else "message_refused", id=self.id, peer=self.peer,
-                    principal=self.accept.principal if self.accept else None, route=self.route.path,
-                    policy=self.gate.policy.name, rule=r.rule, detail=r.detail, code=r.code, bytes=len(payload),
-                    sha256=hashlib.sha256(payload).hexdigest()[:32])
-        if r.drop:
+        principal = self.accept.principal if self.accept else None
+        if not isinstance(e, MessageRefused):  # AuthError: a refresh token refused
+            gw.log.info("audit", what="closed", id=self.id, peer=self.peer, principal=principal,
+                        reason="token refresh refused: %s" % e)
+            self.start_close(1008, "token refresh refused")
+            return
+        gw.log.count("messages_refused_" + e.rule)
+        gw.log.info("audit", what="message_dropped" if e.drop else "message_refused", id=self.id, peer=self.peer,
+                    principal=principal, route=self.route.path, policy=self.gate.policy.name, rule=e.rule,
+                    detail=e.detail, code=e.code, bytes=e.nbytes, sha256=e.digest)
+        if e.drop:
             self.dropped += 1
             return
-        self.start_close(r.code, r.rule == "rate" and "rate limit" or "message refused: " + r.rule)
+        self.start_close(e.code, "rate limit" if e.rule == "rate" else "message refused: " + e.rule)
 
-    def _refreshed(self, ev):
-        """True when ``ev`` was the route's refresh message (consumed, session extended)."""
-        from edgegate.policy.errors import AuthError
+    def _refresh(self, payload):
+        """True when ``payload`` was the route's refresh message (consumed, session extended).
 
-        try:
-            exp = self.admission.refresh(self.accept, ev.payload, rt.wall_s())
-        except AuthError as e:
-            self.gw.log.info("audit", what="closed", id=self.id, peer=self.peer, principal=self.accept.principal,
-                             reason="token refresh refused: %s" % e)
-            self.start_close(1008, "token refresh refused")
-            return True
+        Raises:
+            AuthError: it was a refresh message, and its token is refused.
+        """
+        exp = self.admission.refresh(self.accept, payload, rt.wall_s())
         if exp is None:
             return False
         left_ms = int((exp - rt.wall_s()) * 1000) + self.cfg.jwt.grace_s * 1000

@@ -191,8 +191,8 @@ class Admission:
             from edgegate.rt import json_loads
 
             obj = json_loads(bytes(message).decode("utf-8"))
-        except (ValueError, UnicodeError):
-            return None
+        except (ValueError, UnicodeError, RuntimeError):
+            return None  # RuntimeError: nested past the parser's recursion limit
         if not isinstance(obj, dict) or obj.get(field) != value:
             return None
         j = self.cfg.jwt

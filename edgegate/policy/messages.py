@@ -24,10 +24,10 @@ size and rate only is a few hundred ns; content inspection adds a JSON parse
 plus one ``memchr`` per anchor and one substring search per unanchored pattern.
 """
 
-from edgegate.rt import json_loads, ticks_diff
+from edgegate.rt import json_loads_strict, ticks_diff
 
 from .errors import MessageRefused
-from .signatures import Scanner
+from .signatures import Scanner, json_unescaped
 
 _US = 1000000  # bucket tokens are micro-units, so rates stay integers
 
@@ -119,51 +119,70 @@ class MessageGate:
         self.last = now_ms
 
     def _take(self, n, now_ms):
+        """Spend one message and ``n`` bytes, or refuse and spend nothing."""
         p = self.policy
         dt = ticks_diff(now_ms, self.last)
-        if dt > 0:
-            self.last = now_ms
-        else:
-            dt = 0
+        self.last = now_ms
+        full = dt < 0  # only after the tick clock wrapped past half its period: long idle
+        m = self.m_tokens
         if p.msg_rate:
-            t = self.m_tokens + dt * p.msg_rate * (_US // 1000)
             cap = p.msg_burst * _US
-            t = cap if t > cap else t
-            if t < _US:
-                self.m_tokens = t
-                raise MessageRefused(1008, "rate", "over %d messages/s" % p.msg_rate, p.drop_on_rate)
-            self.m_tokens = t - _US
+            m = cap if full else min(cap, m + dt * p.msg_rate * (_US // 1000))
+        b = self.b_tokens
         if p.byte_rate:
-            t = self.b_tokens + dt * p.byte_rate * (_US // 1000)
             cap = p.byte_burst * _US
-            t = cap if t > cap else t
-            if t < n * _US:
-                self.b_tokens = t
-                raise MessageRefused(1008, "rate", "over %d bytes/s" % p.byte_rate, p.drop_on_rate)
-            self.b_tokens = t - n * _US
+            b = cap if full else min(cap, b + dt * p.byte_rate * (_US // 1000))
+        self.m_tokens = m
+        self.b_tokens = b
+        if p.msg_rate and m < _US:
+            raise MessageRefused(1008, "rate", "over %d messages/s" % p.msg_rate, p.drop_on_rate)
+        if p.byte_rate and b < n * _US:
+            raise MessageRefused(1008, "rate", "over %d bytes/s" % p.byte_rate, p.drop_on_rate)
+        if p.msg_rate:
+            self.m_tokens = m - _US
+        if p.byte_rate:
+            self.b_tokens = b - n * _US
 
-    def check(self, text, payload, now_ms):
-        """Judge one whole message (``payload``: bytes-like, unmasked). None: forward it."""
+    def start(self, text, n):
+        """The first frame of a message (``n`` bytes so far): its type and size."""
         p = self.policy
         if text:
             if not p.text:
                 raise MessageRefused(1003, "type", "text messages are not accepted here")
         elif not p.binary:
             raise MessageRefused(1003, "type", "binary messages are not accepted here")
-        n = len(payload)
+        self.grow(n)
+
+    def grow(self, n):
+        """A message has reached ``n`` bytes: refused as soon as it is too big."""
+        p = self.policy
         if p.max_bytes is not None and n > p.max_bytes:
             raise MessageRefused(1009, "size", "%d bytes, over %d" % (n, p.max_bytes))
+
+    def admit(self, text, payload, now_ms):
+        """Type, size and rate of one whole message: the rules that do not read it."""
+        self.start(text, len(payload))
+        p = self.policy
         if p.msg_rate or p.byte_rate:
-            self._take(n, now_ms)
+            self._take(len(payload), now_ms)
+
+    def check(self, text, payload, now_ms):
+        """Judge one whole message (``payload``: bytes-like, unmasked). None: forward it."""
+        self.admit(text, payload, now_ms)
+        self.inspect(text, payload)
+
+    def inspect(self, text, payload):
+        """The content rules: JSON, depth, shape, signatures, deny-list."""
+        p = self.policy
         if not p.inspects or not (text or p.scan_binary):
-            return None
+            return
         drop = p.drop_on_violation
         raw = bytes(payload)
-        decoded = None
         if text and p.parses:
             try:
-                value = json_loads(raw.decode())
+                value = json_loads_strict(raw.decode())
             except (ValueError, RuntimeError, MemoryError):
+                # RuntimeError: nesting past the parser's recursion limit.
                 raise MessageRefused(1008, "json", "not a JSON document", drop) from None
             if p.max_depth is not None and raw.count(b"[") + raw.count(b"{") > p.max_depth \
                     and _depth_over(value, p.max_depth):
@@ -172,41 +191,13 @@ class MessageGate:
                 err = p.shape.check(value)
                 if err is not None:
                     raise MessageRefused(1008, "shape", err, drop)
-            if p.scanner is not None and b"\\" in raw:
-                decoded = _unescaped(value)
-        elif text and p.scanner is not None and b"\\u" in raw:
-            try:
-                decoded = _unescaped(json_loads(raw.decode()))
-            except (ValueError, RuntimeError, MemoryError):
-                decoded = None
-        if p.scanner is not None:
-            hit = p.scanner.find(raw)
-            if hit is None and decoded is not None:
-                hit = p.scanner.find(decoded)
+        sc = p.scanner
+        if sc is not None:
+            hit = sc.find(raw)
+            if hit is None and b"\\" in raw:
+                hit = sc.find(json_unescaped(raw))
             if hit is not None:
                 raise MessageRefused(1008, "signature", "%s: %s" % hit, drop)
-        return None
-
-
-def _unescaped(value):
-    """Every string (keys too) of a parsed document, escapes decoded, each in quotes (UTF-8).
-
-    Strings are kept apart by a byte no pattern holds, so no match spans two.
-    """
-    out = []
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        t = type(v)
-        if t is str:
-            out.append(v)
-        elif t is dict:
-            for k in v:
-                out.append(k)
-                stack.append(v[k])
-        elif t is list:
-            stack.extend(v)
-    return ('"' + '"\x01"'.join(out) + '"').encode()
 
 
 def compile_policies(cfg):

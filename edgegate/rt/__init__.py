@@ -10,6 +10,9 @@ the runtime has none and the core falls back to its own state machine),
 ``pbkdf2_sha256`` and ``const_eq`` (constant-time comparison of secrets),
 ``hmac_digest`` (HMAC-SHA256/384/512) and ``verify_signature`` (RS256/ES256
 through python-mbedtls where it exists; ``None`` on runtimes without it).
+For the message chain: ``lower_ws`` (ASCII lowercase, whitespace to spaces)
+and ``literal_search`` (one compiled search for many literal byte patterns,
+or ``None`` where the runtime has no regex engine fit for it).
 """
 
 try:
@@ -37,6 +40,16 @@ def json_loads(text):
 def json_dumps(obj):
     """Serialise to compact JSON text."""
     return _json.dumps(obj)
+
+
+def json_loads_strict(text):
+    """Parse JSON text as RFC 8259 has it, for judging what a client sent.
+
+    On CPython a duplicate member name and the non-JSON constants NaN,
+    Infinity and -Infinity are refused (ValueError). MicroPython's parser
+    keeps the last of duplicate members: there it is ``json_loads``.
+    """
+    return _json.loads(text)
 
 
 try:
@@ -169,6 +182,18 @@ if IS_MICROPYTHON:  # pragma: no cover - MicroPython
 
     verify_signature = None
 
+    def lower_ws(b):
+        """``b`` ASCII-lowercased, each of tab, LF, VT, FF, CR replaced by a space."""
+        t = b.lower()
+        for w in (b"\t", b"\n", b"\r", b"\x0b", b"\x0c"):
+            if w in t:
+                t = t.replace(w, b" ")
+        return t
+
+    def literal_search(patterns):
+        """None: MicroPython's ``re`` has no escaping and no fast alternation."""
+        return None
+
 else:  # pragma: no cover - CPython (covered by every CPython test run)
     from codecs import getincrementaldecoder as _gid
 
@@ -286,6 +311,85 @@ else:  # pragma: no cover - CPython (covered by every CPython test run)
         verify_signature = _verify_mbedtls
     except ImportError:  # pragma: no cover - CPython without python-mbedtls
         verify_signature = None
+
+    import re as _re
+
+    _WS_TO_SPACE = bytes(32 if c in (9, 10, 11, 12, 13) else (c + 32 if 65 <= c <= 90 else c) for c in range(256))
+
+    def lower_ws(b):
+        """``b`` ASCII-lowercased, each of tab, LF, VT, FF, CR replaced by a space (one C pass)."""
+        return b.translate(_WS_TO_SPACE)
+
+    def _trie(patterns):
+        """A regex of the literals factored by common prefix: a failing branch costs one byte test."""
+        groups = {}
+        ends = False
+        for p in patterns:
+            if p:
+                groups.setdefault(p[:1], []).append(p[1:])
+            else:
+                ends = True
+        alts = [_re.escape(k) + _trie(rest) for k, rest in sorted(groups.items())]
+        if not alts:
+            return b""
+        body = alts[0] if len(alts) == 1 and not ends else b"(?:" + b"|".join(alts) + b")"
+        return body + b"?" if ends else body
+
+    def literal_search(patterns):
+        """``search(text)`` -> a pattern found in ``text`` (bytes), or None.
+
+        One compiled regex of the literals as a prefix tree. On short texts it
+        beats a loop of substring tests, whose per-pattern call overhead
+        dominates there; on long ones the loop wins (the caller picks).
+        """
+        search = _re.compile(_trie(sorted(set(patterns)))).search
+
+        def find(text):
+            m = search(text)
+            return None if m is None else m.group()
+
+        return find
+
+    if _json.__name__ == "json":
+        _scan_once = _json.decoder.JSONDecoder().scan_once  # the C scanner when _json is built
+
+        def _one_of_each(pairs):
+            d = dict(pairs)
+            if len(d) != len(pairs):
+                raise ValueError("duplicate member name")
+            return d
+
+        def _no_constant(name):
+            raise ValueError("%s is not JSON" % name)
+
+        _strict = _json.decoder.JSONDecoder(object_pairs_hook=_one_of_each, parse_constant=_no_constant)
+        _scan_strict = _strict.scan_once
+
+        def json_loads_strict(text):  # noqa: F811 - the CPython version of the function above
+            """Parse JSON text; a duplicate member name or NaN/Infinity is a ValueError."""
+            try:
+                value, end = _scan_strict(text, 0)
+                if end == len(text):
+                    return value
+            except StopIteration:
+                pass
+            return _strict.decode(text)
+
+        def json_loads(text):  # noqa: F811 - the CPython fast path of the function above
+            """Parse JSON text; raises ValueError on malformed input.
+
+            A str that is exactly one JSON value goes straight to the C
+            scanner; anything else (whitespace around it, junk, bytes) takes
+            ``json.loads``, which decides and raises as it always does.
+            """
+            if type(text) is str:
+                try:
+                    value, end = _scan_once(text, 0)
+                    if end == len(text):
+                        return value
+                except StopIteration:
+                    pass
+            return _json.loads(text)
 
     def utf8_decoder():
         """A fresh strict incremental UTF-8 decoder (``decode(data, final)``)."""

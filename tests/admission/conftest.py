@@ -10,6 +10,7 @@ of the websockets-library backend (tests/admission/backend.py):
     /key    API key (X-Api-Key)
     /app    browser route: Origin https://app.test only, chat.v1 required, JWT
     /cap    no auth, max_conns 1
+    /renew  JWT; {"type": "refresh", "token": JWT} in-band extends the session
 
 Its per-address and per-principal limits are lifted (tests of the limits run
 their own gateway).
@@ -33,6 +34,8 @@ def routes(backend_port):
         {"path": "/app", "backend": {"url": url}, "origins": [APP], "allow_missing_origin": False,
          "subprotocols": ["chat.v1"], "require_subprotocol": True, "auth": {"methods": ["jwt"]}},
         {"path": "/cap", "backend": {"url": url}, "max_conns": 1},
+        {"path": "/renew", "backend": {"url": url},
+         "auth": {"methods": ["jwt"], "refresh": {"field": "type", "value": "refresh", "token_field": "token"}}},
     ]
 
 

@@ -90,3 +90,38 @@ def test_the_backend_hears_the_close_too_and_a_valid_token_stays(gw, keys, backe
         time.sleep(0.5)
         ws.send("still here")
         assert ws.recv(timeout=5) == "still here"
+
+
+def test_an_in_band_refresh_extends_the_session_past_the_first_exp(gw, keys, backend):
+    tok, exp = _expiring(keys, "renewer", ttl=2)
+    fresh, _ = _expiring(keys, "renewer", ttl=60)
+    with connect(gw.url + "/renew", additional_headers={"Authorization": "Bearer " + tok}, proxy=None,
+                 compression=None, ping_interval=None) as ws:
+        ws.send("before")
+        assert ws.recv(timeout=5) == "before"
+        ws.send(json.dumps({"type": "refresh", "token": fresh}))  # consumed: no echo
+        ws.send("after")
+        assert ws.recv(timeout=5) == "after"
+        time.sleep(max(0.0, exp - time.time()) + LATE_S + 0.3)
+        ws.send("past the first exp")
+        assert ws.recv(timeout=5) == "past the first exp"
+    recs = [r for r in gw.records() if r.get("event") == "audit" and r.get("principal") == "jwt:renewer"]
+    assert [r["what"] for r in recs] == ["refreshed"]
+    assert fresh.split(".")[2] not in gw.output()
+
+
+def test_a_refresh_with_another_principals_token_closes_1008(gw, keys):
+    tok, _ = _expiring(keys, "renewer-2", ttl=60)
+    other, _ = _expiring(keys, "somebody-else", ttl=60)
+    with connect(gw.url + "/renew", additional_headers={"Authorization": "Bearer " + tok}, proxy=None,
+                 compression=None, ping_interval=None) as ws:
+        ws.send("first")
+        assert ws.recv(timeout=5) == "first"
+        ws.send(json.dumps({"type": "refresh", "token": other}))
+        try:
+            ws.recv(timeout=5)
+            raise AssertionError("still open")
+        except ConnectionClosed as e:
+            assert (e.rcvd.code, e.rcvd.reason) == (1008, "token refresh refused")
+    recs = _audit(gw, "jwt:renewer-2")
+    assert recs[0]["reason"] == "token refresh refused: refresh token for another principal"

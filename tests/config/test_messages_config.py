@@ -49,6 +49,7 @@ class MessagePolicyConfigTests(TestCase):
             (doc({"p": {"rate": {"on_exceed": "ignore"}}}), "message_policies.p.rate.on_exceed"),
             (doc({"p": {"rate": {"bytes_per_s": 10, "bytes_burst": 10}, "max_bytes": 20}}),
              "message_policies.p.rate.bytes_burst"),
+            (doc({"p": {"rate": {"bytes_per_s": 1000}}}), "message_policies.p.rate.bytes_per_s"),
             (doc({"p": {"signatures": ["sqli", "magic"]}}), "message_policies.p.signatures"),
             (doc({"p": {"deny": ["ok", "   "]}}), "message_policies.p.deny[1]"),
             (doc({"p": {"scan_binary": True}}), "message_policies.p.scan_binary"),

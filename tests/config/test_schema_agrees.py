@@ -96,6 +96,7 @@ SCHEMA_LOOSER = [
     ("message max_bytes over max_message_bytes", with_(message_policies={"p": {"max_bytes": 1 << 30}})),
     ("message burst without its rate", with_(message_policies={"p": {"rate": {"messages_burst": 5}}})),
     ("scan_binary with nothing to scan for", with_(message_policies={"p": {"scan_binary": True}})),
+    ("byte burst below the largest message", with_(message_policies={"p": {"rate": {"bytes_per_s": 100}}})),
 ]
 
 # Documents model.parse accepts and the schema refuses: a disagreement to fix in the model.

@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -24,6 +25,7 @@ import websockets
 
 from tests import procs
 
+from . import wire
 from .steady import Steady, run
 from .wire import STEP_S
 
@@ -227,3 +229,36 @@ def test_node_ws_client_hears_the_same_close_codes(gw):
                        timeout=30)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [[1000, ok], [1008, None], [1003, None], [1009, None]]
+
+
+def test_frames_before_a_refused_one_reach_the_backend_before_the_close(gw):
+    """Two good messages and a bad one in one TCP write: the good ones are relayed, then the close."""
+    marks = [marker(), marker()]
+
+    async def main():
+        reader, writer = await wire.upgrade(gw.port, "/chat")
+        good = [wire.frame(0x1, json.dumps({"type": "say", "text": m}).encode()) for m in marks]
+        writer.write(b"".join(good) + wire.frame(0x1, b'{"type":"say","text":"<script>"}'))
+        await writer.drain()
+        code, reason, _ = await wire.read_close(reader)
+        writer.close()
+        return code, reason
+    assert run(main()) == (1008, "message refused: signature")
+    deadline = time.monotonic() + STEP_S
+    while not all(backend_saw(gw, m) for m in marks) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert all(backend_saw(gw, m) for m in marks)
+
+
+def test_a_fragmented_message_is_refused_as_soon_as_it_is_too_big(gw):
+    """The first fragments fit; the one that crosses max_bytes is answered 1009 at once."""
+
+    async def main():
+        reader, writer = await wire.upgrade(gw.port, "/chat")
+        writer.write(wire.frame(0x1, b'{"type":"say","text":"' + b"x" * 300, fin=False))
+        writer.write(wire.frame(0x0, b"x" * 300, fin=False))  # 322 + 300 > 512: refused here
+        await writer.drain()
+        code, _, before = await wire.read_close(reader)
+        writer.close()
+        return code, before
+    assert run(main()) == (1009, [])

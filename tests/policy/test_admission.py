@@ -56,6 +56,7 @@ ROUTES = [
     _route("/cert", auth={"methods": ["client_cert"]}),
     _route("/noprefix", auth={"methods": ["jwt"], "protocol_prefix": ""}),
     _route("/tokproto", auth={"methods": ["jwt"], "protocol_prefix": "access_token."}),
+    _route("/refresh", auth={"methods": ["jwt"], "refresh": {"field": "op", "value": "renew", "token_field": "jwt"}}),
 ]
 
 
@@ -374,6 +375,40 @@ class AcceptTests(Case):
         self.decide(facts("/jwt", headers=bearer(T.VALID)))
         self.decide(facts("/key", headers=(("X-Api-Key", KEY_ONE),)))
         self.assertEqual(self.adm.counters, {"accepted_none": 1, "accepted_jwt": 1, "accepted_api_key": 1})
+
+
+class RefreshTests(Case):
+    """A route's in-band token refresh: a message of the configured shape carrying a fresh JWT."""
+
+    def accepted(self):
+        return self.decide(facts("/refresh", headers=bearer(T.VALID)))
+
+    def refresh(self, acc, message, now_s=NOW):
+        return self.adm.refresh(acc, message, now_s)
+
+    def test_a_fresh_token_of_the_same_principal_gives_its_exp(self):
+        acc = self.accepted()
+        self.assertEqual(self.refresh(acc, b'{"op":"renew","jwt":"%s"}' % T.VALID.encode()), NOW + 600)
+
+    def test_other_messages_are_not_refreshes(self):
+        acc = self.accepted()
+        for m in (b"hello", b'{"op":"say","jwt":"x"}', b"[1,2]", b"\xff\xfe", b"[" * 5000 + b"]" * 5000,
+                  b'{"op":"renew"' + b" " * 9000 + b"}"):
+            with self.subTest(m=m[:20]):
+                self.assertIsNone(self.refresh(acc, m))
+
+    def test_a_bad_or_foreign_token_is_refused(self):
+        from edgegate.policy.errors import AuthError
+
+        acc = self.accepted()
+        for tok in (T.EXPIRED, T.OTHER_SECRET, T.BOB, T.NO_EXP, "not-a-token"):
+            with self.subTest(tok=tok[:16]):
+                with self.assertRaises(AuthError):
+                    self.refresh(acc, b'{"op":"renew","jwt":"%s"}' % tok.encode())
+
+    def test_routes_without_refresh_take_none(self):
+        acc = self.decide(facts("/jwt", headers=bearer(T.VALID)))
+        self.assertIsNone(self.refresh(acc, b'{"op":"renew","jwt":"%s"}' % T.VALID.encode()))
 
 
 class ReleaseTests(Case):

@@ -88,6 +88,19 @@ class RateTests(TestCase):
         self.assertIsNone(verdict(b, b"x"))
 
 
+    def test_a_refusal_by_bytes_spends_no_message_token(self):
+        g = MessagePolicy("p", messages_per_s=1, messages_burst=2, bytes_per_s=10, bytes_burst=10).gate(T0)
+        self.assertIsNone(verdict(g, b"x" * 8))
+        self.assertEqual(verdict(g, b"x" * 8), (1008, "rate", False))  # bytes
+        self.assertIsNone(verdict(g, b"x"))  # the second message token is still there
+
+    def test_a_wrapped_tick_clock_refills_instead_of_starving(self):
+        g = MessagePolicy("p", messages_per_s=1, messages_burst=1).gate(T0)
+        self.assertIsNone(verdict(g, b"x"))
+        # A "now" more than half the tick period after the last message reads as the past.
+        self.assertIsNone(verdict(g, b"x", now=ticks_add(T0, -5)))
+
+
 class ContentTests(TestCase):
     def test_json_required_refuses_what_does_not_parse(self):
         g = MessagePolicy("p", json=True).gate(T0)
@@ -137,6 +150,40 @@ class ContentTests(TestCase):
     def test_signatures_hidden_by_json_escapes_are_found_without_json_required(self):
         g = MessagePolicy("p", signatures=("xss",)).gate(T0)
         self.assertEqual(verdict(g, b'{"m":"\\u003cscript\\u003e"}'), (1008, "signature", False))
+
+    def test_json_escapes_of_every_kind_are_decoded_without_json_required(self):
+        g = MessagePolicy("p", signatures=("sqli", "xss")).gate(T0)
+        for doc in (b'{"q":"1 UNION\\tSELECT pw FROM users"}', b'{"h":"<\\/script>"}',
+                    b'{"h":"\\u003cscript src=//x>","z":"\\ud800"}',
+                    b"[" * 1000 + b'"\\u003cscript"' + b"]" * 1000):
+            with self.subTest(doc=doc[:40]):
+                self.assertEqual(verdict(g, doc), (1008, "signature", False))
+
+    def test_odd_json_is_refused_not_crashed(self):
+        g = MessagePolicy("p", json=True, signatures=("xss",), shape=compile_shape(
+            {"type": "object", "properties": {"n": {"type": "integer", "maximum": 5}}})).gate(T0)
+        for doc in (b'{"a":"\\ud800"}', b'{"\\udfff":1}', b'{"n":1e400}', b'{"n":-1e400}'):
+            with self.subTest(doc=doc):
+                r = verdict(g, doc)
+                self.assertTrue(r is None or r[0] == 1008, r)
+        self.assertEqual(verdict(g, b'{"n":1e400}'), (1008, "shape", False))
+
+    def test_duplicate_members_and_non_json_constants_are_refused_on_cpython(self):
+        from edgegate.rt import IS_MICROPYTHON
+
+        if IS_MICROPYTHON:
+            return  # its parser keeps the last duplicate (documented in rt.json_loads_strict)
+        g = MessagePolicy("p", json=True).gate(T0)
+        for doc in (b'{"t":"admin","t":"say"}', b'{"n":NaN}', b'[Infinity]', b'{"a":{"b":1,"b":2}}'):
+            with self.subTest(doc=doc):
+                self.assertEqual(verdict(g, doc), (1008, "json", False))
+
+    def test_integral_floats_are_integers_and_match_integer_enums(self):
+        g = MessagePolicy("p", json=True, shape=compile_shape(
+            {"type": "object", "properties": {"n": {"type": "integer", "enum": [1, 2]}}})).gate(T0)
+        self.assertIsNone(verdict(g, b'{"n":1.0}'))
+        self.assertEqual(verdict(g, b'{"n":1.5}')[1], "shape")
+        self.assertEqual(verdict(g, b'{"n":true}')[1], "shape")
 
     def test_binary_is_scanned_only_when_asked(self):
         p = MessagePolicy("p", signatures=("xss",))

