@@ -29,7 +29,7 @@ from . import loadgen, memory, peers, procfs, report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-PARTS = ["memory", "throughput", "latency", "alloc", "profile", "callgrind"]
+PARTS = ["memory", "throughput", "latency", "alloc", "chain", "profile", "callgrind"]
 
 
 def _percentile(xs, q):
@@ -342,6 +342,14 @@ def main(argv=None):
                     log("  %.1f allocations per relayed frame" % a["allocs_per_relayed_frame"])
                 except Exception as e:
                     res["errors"].append("alloc %d: %s: %s" % (size, type(e).__name__, e))
+        if "chain" not in skip and any(n.startswith("edgegate") for n in names):
+            log("chain: the message chain per message, in process")
+            try:
+                res["chain"] = _twice(lambda: _inproc("bench.chain", ["--quick"] if args.quick else []))
+                for r in res["chain"]["rows"]:
+                    log("  %5d B %-4s %.2f us/msg" % (r["size"], r["kind"], r["us_per_msg"]))
+            except Exception as e:
+                res["errors"].append("chain: %s: %s" % (type(e).__name__, e))
         if "profile" not in skip and any(n.startswith("edgegate") for n in names):
             res["profile"] = []
             for size in s["profile_sizes"]:
@@ -364,6 +372,11 @@ def main(argv=None):
                     res["callgrind"] = callgrind.run(log=log)
                 except Exception as e:
                     res["errors"].append("callgrind: %s" % e)
+                log("callgrind: message chain")
+                try:
+                    res["callgrind_chain"] = callgrind.run(callgrind.CHAIN_PLAN, log=log, mode="chain")
+                except Exception as e:
+                    res["errors"].append("callgrind chain: %s" % e)
     except KeyboardInterrupt:
         interrupted = True
         res["errors"].append("interrupted")

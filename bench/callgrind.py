@@ -1,4 +1,4 @@
-"""Instructions per frame of edgegate's frame parser, counted by valgrind's callgrind.
+"""Instructions per frame of edgegate's frame parser and per message of its message chain, by callgrind.
 
 The measured program (``python -m bench.callgrind parse SIZE N``) builds one
 chunk of whole masked frames (as many as fit in 16 KiB, at least one), then
@@ -9,6 +9,10 @@ difference of the two totals over N2 - N1 cancels start-up, imports and the
 chunk's construction, leaving the per-frame cost of: copying the bytes into
 the receive buffer, header parsing, unmasking, the Fragment event. callgrind
 counts instructions, not time, so the number does not move with machine load.
+
+``python -m bench.callgrind chain SIZE N`` runs ``bench.chain``'s realistic
+chain (``MessageGate.check``) N times on the load generator's JSON payload of
+SIZE bytes, a memoryview as the gateway hands it; differenced the same way.
 """
 
 import os
@@ -54,36 +58,54 @@ def _top(path, n=8):
     return rows[:n]
 
 
-def count(size, n, tmp):
-    out = os.path.join(tmp, "cg.%d.%d.out" % (size, n))
+def count(size, n, tmp, mode="parse"):
+    out = os.path.join(tmp, "cg.%s.%d.%d.out" % (mode, size, n))
     # One thread: numpy's OpenBLAS pool would add its threads' spinning to the count.
     env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-           sys.executable, "-m", "bench.callgrind", "parse", str(size), str(n)]
+           sys.executable, "-m", "bench.callgrind", mode, str(size), str(n)]
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("callgrind run failed: %s" % r.stderr[-500:])
-    m = re.search(r"parsed (\d+)", r.stdout)
+    m = re.search(r"(?:parsed|checked) (\d+)", r.stdout)
     if m is None:
         raise RuntimeError("parser run did not finish: %r" % r.stdout[-200:])
     return _total(out), int(m.group(1)), out
 
 
-def run(plan=PLAN, log=print):
-    """Instructions per frame for each (size, n1, n2) in ``plan``."""
+def run(plan=PLAN, log=print, mode="parse"):
+    """Instructions per frame (parse) or per message (chain) for each (size, n1, n2) in ``plan``."""
     res = {}
     tmp = tempfile.mkdtemp(prefix="edgegate-cg-")
     try:
         for size, n1, n2 in plan:
-            t1, f1, _ = count(size, n1, tmp)
-            t2, f2, path = count(size, n2, tmp)
+            t1, f1, _ = count(size, n1, tmp, mode)
+            t2, f2, path = count(size, n2, tmp, mode)
             per = (t2 - t1) / (f2 - f1)
             res[str(size)] = {"instructions_per_frame": per, "n1": f1, "n2": f2, "total_n1": t1,
                               "total_n2": t2, "top_self": _top(path)}
-            log("  callgrind %5d B: %.0f instructions/frame" % (size, per))
+            log("  callgrind %s %5d B: %.0f instructions/%s" % (mode, size, per,
+                                                               "frame" if mode == "parse" else "message"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return res
+
+
+CHAIN_PLAN = [(64, 5000, 15000), (4096, 500, 1500)]
+
+
+def _chain(size, n):  # pragma: no cover - runs under valgrind
+    from .chain import _refill, gate
+    from .loadgen import payload
+
+    g = gate()
+    view = memoryview(bytearray(payload(size, "json")))
+    done = 0
+    for _ in range(n):
+        _refill(g)
+        g.check(True, view, 0)
+        done += 1
+    print("checked %d" % done)
 
 
 def _parse(size, n):  # pragma: no cover - runs under valgrind
@@ -113,6 +135,8 @@ def _parse(size, n):  # pragma: no cover - runs under valgrind
 if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "parse":
         _parse(int(sys.argv[2]), int(sys.argv[3]))
+    elif len(sys.argv) >= 4 and sys.argv[1] == "chain":
+        _chain(int(sys.argv[2]), int(sys.argv[3]))
     else:
         import json
 

@@ -98,10 +98,13 @@ def render(res):
     lines.append("- peers: %s" % "; ".join("%s %s" % kv for kv in m["versions"].items()))
     lines.append("- edgegate: %s (board %s, no policy, plaintext, %s)" % (m["edgegate_rev"], res["edgegate_board"],
                                                                          "uvloop" if m.get("uvloop") else "asyncio"))
-    variants = [p for p in ("edgegate-auth", "edgegate-tls", "edgegate-tls-ssl") if p in peers]
+    variants = [p for p in ("edgegate-auth", "edgegate-chain", "edgegate-tls", "edgegate-tls-ssl") if p in peers]
     if variants:
         lines.append("- edgegate variants (throughput only): edgegate-auth = route requires an HS256 JWT, the load "
-                     "generator sends `Authorization: Bearer` with a token minted at bench start; edgegate-tls = "
+                     "generator sends `Authorization: Bearer` with a token minted at bench start; edgegate-chain = "
+                     "edgegate-auth plus the realistic message chain of `bench/chain.py` on every client message "
+                     "(size, per-connection message and byte rates, strict JSON, depth, shape, all six signature "
+                     "sets; binary messages pass type, size and rate); edgegate-tls = "
                      "mbedtls listener (TLS 1.2), edgegate-tls-ssl = ssl listener (TLS 1.3), wss from the load "
                      "generator trusting the dev CA (`edgegate certs dev`); admission limits lifted as for edgegate")
     revs = res.get("revisions") or {}
@@ -252,6 +255,22 @@ def render(res):
                             [[r["kind"], where(r["where"]), "%.2f" % r["per_relayed_frame"], "%.0f" % r["bytes_per_block"]]
                              for r in a["attribution"]["top"]]))
         lines.append("")
+    ch = res.get("chain")
+    if ch:
+        lines.append("## The message chain per client message (in process, `python -m bench.chain`, median)")
+        lines.append("")
+        lines.append("MessageGate.check on the load generator's payloads; naive = `json.loads` + one case-insensitive "
+                     "regex of the same patterns, for the same JSON.")
+        lines.append("")
+        rows = []
+        for r in ch["rows"]:
+            tgt = r.get("target_us")
+            rows.append([size_label(r["size"]) + " " + ("JSON" if r["kind"] == "json" else "binary"),
+                         "%.2f" % r["us_per_msg"], "%.1f" % r["allocs_per_msg"],
+                         "%.1f" % r["naive_us_per_msg"] if "naive_us_per_msg" in r else "-",
+                         ("<= %g: %s" % (tgt, "PASS" if r["meets_target"] else "FAIL")) if tgt else "-"])
+        lines.append(_table(["message", "µs/msg", "allocs/msg", "naive µs/msg", "target"], rows))
+        lines.append("")
     cg = res.get("callgrind")
     if cg:
         lines.append("## Frame parser instructions per frame (callgrind, Connection relay mode, masked binary)")
@@ -264,6 +283,16 @@ def render(res):
                                   "%.1f" % (v["instructions_per_frame"] / int(k)),
                                   ", ".join("%s %.0f%%" % (t["function"], t["pct"]) for t in v["top_self"][:3])]
                                  for k, v in cg.items()]))
+        lines.append("")
+    cc = res.get("callgrind_chain")
+    if cc:
+        lines.append("## Message chain instructions per message (callgrind, bench.chain's chain, JSON payload)")
+        lines.append("")
+        lines.append(_table(["payload", "instructions/message", "per payload byte", "top self cost (longer run)"],
+                            [[size_label(int(k)), "%.0f" % v["instructions_per_frame"],
+                              "%.1f" % (v["instructions_per_frame"] / int(k)),
+                              ", ".join("%s %.0f%%" % (t["function"], t["pct"]) for t in v["top_self"][:3])]
+                             for k, v in cc.items()]))
         lines.append("")
     pr = res.get("profile")
     if pr:

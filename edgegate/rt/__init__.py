@@ -46,8 +46,9 @@ def json_loads_strict(text):
     """Parse JSON text as RFC 8259 has it, for judging what a client sent.
 
     On CPython a duplicate member name and the non-JSON constants NaN,
-    Infinity and -Infinity are refused (ValueError). MicroPython's parser
-    keeps the last of duplicate members: there it is ``json_loads``.
+    Infinity and -Infinity are refused (ValueError). On MicroPython it is
+    ``json_loads``, and that parser is looser: it keeps the last of duplicate
+    members and takes missing separators, trailing commas and leading zeros.
     """
     return _json.loads(text)
 

@@ -120,6 +120,40 @@ class JsonTests(TestCase):
                     rt.json_loads(text)
 
 
+    def test_json_loads_takes_whitespace_around_the_value(self):
+        self.assertEqual(rt.json_loads(' \n{"k": 1}\t '), {"k": 1})
+
+    def test_json_loads_strict_parses_what_json_loads_parses(self):
+        for text in ('{"a": [1, 2.5, "x"]}', " [true] ", '"s"', "0"):
+            with self.subTest(text=text):
+                self.assertEqual(rt.json_loads_strict(text), rt.json_loads(text))
+
+    def test_json_loads_strict_refuses_duplicate_members_and_constants_on_cpython(self):
+        if rt.IS_MICROPYTHON:
+            return  # its parser keeps the last duplicate (documented)
+        for text in ('{"a":1,"a":2}', '[{"b":1,"b":1}]', "NaN", "[-Infinity]", '{"x": Infinity}'):
+            with self.subTest(text=text):
+                with self.assertRaises(ValueError):
+                    rt.json_loads_strict(text)
+
+
+class ChainHelperTests(TestCase):
+    """lower_ws and literal_search: the message chain's two helpers."""
+
+    def test_lower_ws_lowercases_ascii_and_turns_whitespace_to_spaces(self):
+        self.assertEqual(rt.lower_ws(b"AbC\tD\nE\rF\x0bG\x0cH \xc3\x89"), b"abc d e f g h \xc3\x89")
+
+    def test_literal_search_finds_any_pattern_or_none(self):
+        find = rt.literal_search([b"ab", b"abcd", b"x.y", b"\x00"])
+        if find is None:
+            self.assertTrue(rt.IS_MICROPYTHON)
+            return
+        for text, want in ((b"zzabcz", b"ab"), (b"--abcd", b"abcd"), (b"x.y", b"x.y"), (b"xzy", None),
+                           (b"a\x00", b"\x00"), (b"", None)):
+            with self.subTest(text=text):
+                self.assertEqual(find(text), want)
+
+
 class FindTests(TestCase):
     """find(buf, sub, start, end): substring search limited to a range."""
 
