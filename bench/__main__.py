@@ -86,8 +86,8 @@ def settings(args):
     q = args.quick
     s = {
         "rounds": args.rounds or (3 if q else 5),
-        "sizes": [64, 4096] if q else [64, 1024, 4096, 65536],
-        "kinds": ["bin"] if q else ["bin", "json"],
+        "sizes": [int(x) for x in args.sizes.split(",")] if args.sizes else ([64, 4096] if q else [64, 1024, 4096, 65536]),
+        "kinds": args.kinds.split(",") if args.kinds else (["bin"] if q else ["bin", "json"]),
         "depths": [8] if q else [1, 8],
         "procs": args.procs,
         "conns": 2 if q else 4,
@@ -259,6 +259,8 @@ def main(argv=None):
     ap.add_argument("--only", help="comma-separated peers (always adds direct): " + ",".join(peers.ALL))
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: " + ",".join(PARTS))
     ap.add_argument("--rounds", type=int, default=0)
+    ap.add_argument("--kinds", default="", help="throughput payload kinds, e.g. bin,json (default: bin in --quick)")
+    ap.add_argument("--sizes", default="", help="throughput payload sizes in bytes, e.g. 64,4096")
     ap.add_argument("--procs", type=int, default=2, help="load generator processes")
     ap.add_argument("--rate", type=int, default=2000, help="offered msg/s for the latency runs")
     ap.add_argument("--callgrind", action="store_true", help="run callgrind in --quick too")

@@ -15,6 +15,11 @@ the JSON document of exactly the size), one payload over and over:
   same JSON payload: ``json.loads`` plus one case-insensitive regex of the
   same patterns over the decoded text, median the same way.
 
+Besides the load generator's ``bin`` and ``json`` payloads (the JSON one
+holds no space, quote or dot in its data), ``chat`` is the same document
+with English prose as its data: spaces, dots and apostrophes, the bytes that
+make the scanner search more of its pattern groups (its worst clean case).
+
 The issue's targets: <= 3 us per 64 B message, <= 40 us per 4 KiB message.
 A malicious payload stops at its first hit and costs less than a clean one,
 so clean payloads are the worst case measured here.
@@ -109,6 +114,18 @@ def naive(n, data, repeats):
     return statistics.median(per)
 
 
+_WORDS = ("the sensor on the north gate reported a reading of 21.5 degrees; it's within range, "
+          "so we'll keep the schedule. don't forget the meeting at 10.30 with the ops team. ")
+
+
+def chat_payload(size):
+    """The bench's JSON document of exactly ``size`` bytes with prose as its data."""
+    head = '{"type":"say","seq":123456,"ok":true,"data":"'
+    tail = '"}'
+    n = size - len(head) - len(tail)
+    return (head + (_WORDS * (n // len(_WORDS) + 1))[:n] + tail).encode("ascii")
+
+
 def run(quick=False):
     from .loadgen import payload
 
@@ -118,11 +135,11 @@ def run(quick=False):
     out = {"chain": CHAIN, "python": sys.version.split()[0], "rows": []}
     for size in sizes:
         n = max(50, min(20000, 2000000 // size)) // (4 if quick else 1)
-        for kind in ("bin", "json"):
-            data = payload(size, kind)
+        for kind in ("bin", "json", "chat"):
+            data = chat_payload(size) if kind == "chat" else payload(size, kind)
             # The gateway hands the chain a memoryview into its receive ring.
             view = memoryview(bytearray(data))
-            text = kind == "json"
+            text = kind != "bin"
             row = {"size": size, "kind": kind, "n": n,
                    "us_per_msg": time_check(g, text, view, n, repeats),
                    "allocs_per_msg": allocs_check(g, text, view, min(n, 2000))}

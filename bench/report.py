@@ -265,7 +265,7 @@ def render(res):
         rows = []
         for r in ch["rows"]:
             tgt = r.get("target_us")
-            rows.append([size_label(r["size"]) + " " + ("JSON" if r["kind"] == "json" else "binary"),
+            rows.append([size_label(r["size"]) + " " + {"json": "JSON", "chat": "JSON, prose data"}.get(r["kind"], "binary"),
                          "%.2f" % r["us_per_msg"], "%.1f" % r["allocs_per_msg"],
                          "%.1f" % r["naive_us_per_msg"] if "naive_us_per_msg" in r else "-",
                          ("<= %g: %s" % (tgt, "PASS" if r["meets_target"] else "FAIL")) if tgt else "-"])

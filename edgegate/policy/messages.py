@@ -161,10 +161,12 @@ class MessageGate:
 
     def admit(self, text, payload, now_ms):
         """Type, size and rate of one whole message: the rules that do not read it."""
-        self.start(text, len(payload))
         p = self.policy
+        n = len(payload)
+        if not (p.text if text else p.binary) or (p.max_bytes is not None and n > p.max_bytes):
+            self.start(text, n)  # raises the refusal
         if p.msg_rate or p.byte_rate:
-            self._take(len(payload), now_ms)
+            self._take(n, now_ms)
 
     def check(self, text, payload, now_ms):
         """Judge one whole message (``payload``: bytes-like, unmasked). None: forward it."""

@@ -12,14 +12,15 @@ the same way when the config is compiled, so ``UNION   SELECT``,
 
 Search cost: patterns are grouped by an *anchor*, their first byte that is
 not a letter, digit, space or JSON punctuation (``<``, ``'``, ``$``, ``(``,
-``_``, ``/``...). A group is searched only when its anchor byte occurs in the
-text, and the anchor test is one ``memchr``; patterns without such a byte
-(``union select``, ``javascript:``) are searched always, one substring search
-each (about 1 us per 4 KiB each on CPython). Short texts (up to ``_SMALL``
-bytes) go through one compiled alternation of every pattern instead where the
-runtime has one (``rt.literal_search``): there the per-pattern call overhead,
-not the bytes, is the cost. Both ways find the same patterns; which one is
-reported first when a text holds several may differ.
+``_``, ``/``...). One pass (``rt.present_bytes``: a ``bytes.translate`` on
+CPython) tells which anchor bytes the text holds, and only their groups are
+searched. Patterns without such a byte (``union select``, ``javascript:``)
+are searched always: on short texts (up to ``_SMALL`` bytes) with one
+compiled prefix-tree alternation where the runtime has one
+(``rt.literal_search``), where per-pattern call overhead would dominate; on
+longer ones with one substring search each (about 1 us per 4 KiB each on
+CPython). Which pattern is reported first when a text holds several may
+differ between the two ways; whether one is found does not.
 
 What it is and is not: a tripwire of literal patterns in front of a backend
 that must still use parameterised queries, output encoding and safe paths.
@@ -32,7 +33,7 @@ overlong UTF-8 in ``%c0%af``, ``%uXXXX``, and shell tricks without a fixed
 spelling (backticks, ``$IFS`` spelled other ways).
 """
 
-from edgegate.rt import literal_search, lower_ws
+from edgegate.rt import literal_search, lower_ws, present_bytes
 
 SETS = {
     # SQL injection: breaking out of a quoted literal into a tautology or a second statement,
@@ -66,10 +67,14 @@ _SMALL = 192  # texts up to this many bytes are searched with one compiled alter
 
 
 def _anchor(v):
-    """The byte of pattern ``v`` searched first: its first uncommon byte, or None."""
+    """The byte of pattern ``v`` whose absence rules it out: its first uncommon byte, else a
+    space or a dot (rare in telemetry JSON, common in prose), else None (searched always)."""
     for i in range(len(v)):
         c = v[i:i + 1]
         if c not in _COMMON:
+            return c
+    for c in (b" ", b"."):
+        if c in v:
             return c
     return None
 
@@ -180,10 +185,42 @@ def percent_decode(t):
     return bytes(out)
 
 
+def _by_shared_key(pats):
+    """[(key, patterns holding it)]: patterns that share a substring are searched behind it.
+
+    On a long text each substring search costs a pass over it, so patterns
+    behind one shared key (``' or 1=1`` and ``' or 'a'='a`` behind ``' or ``)
+    cost one pass while the key is absent. Greedy: the key (3 to 8 bytes)
+    held by the most patterns first, the longest of those; a pattern sharing
+    nothing is its own key.
+    """
+    left = list(pats)
+    out = []
+    while left:
+        count = {}
+        for v, _, _ in left:
+            keys = set()
+            for n in range(3, 9):
+                for i in range(len(v) - n + 1):
+                    keys.add(v[i:i + n])
+            for k in keys:
+                count[k] = count.get(k, 0) + 1
+        best = None
+        for k, c in count.items():
+            if c >= 2 and (best is None or (c, len(k), k) > (count[best], len(best), best)):
+                best = k
+        if best is None:
+            out += [(v, [(v, label, p)]) for v, label, p in left]
+            break
+        out.append((best, [x for x in left if best in x[0]]))
+        left = [x for x in left if best not in x[0]]
+    return out
+
+
 class Scanner:
     """The compiled patterns of some sets plus a route's own deny-list."""
 
-    __slots__ = ("groups", "always", "count", "small", "by_pattern")
+    __slots__ = ("groups", "always", "count", "present", "small_always", "keyed")
 
     def __init__(self, set_names=(), deny=()):
         anchored = {}
@@ -205,29 +242,41 @@ class Scanner:
                     if a is None:
                         self.always.append((v, label, p))
                     else:
-                        anchored.setdefault(a, []).append((v, label, p))
-        self.groups = list(anchored.items())
-        self.by_pattern = {}
-        for _, pats in self.groups:
-            for v, label, p in pats:
-                self.by_pattern[v] = (label, p)
-        for v, label, p in self.always:
-            self.by_pattern[v] = (label, p)
-        self.small = literal_search(list(self.by_pattern)) if self.by_pattern else None
+                        anchored.setdefault(a[0], []).append((v, label, p))
+        # anchor byte value -> [(shared key, patterns)]
+        self.groups = {a: _by_shared_key(pats) for a, pats in anchored.items()}
+        self.present = present_bytes(bytes(anchored))
+        self.small_always = None
+        if self.always:
+            search = literal_search([v for v, _, _ in self.always])
+            if search is not None:
+                by = {v: (label, p) for v, label, p in self.always}
+
+                def small_always(t):
+                    v = search(t)
+                    return None if v is None else by[v]
+
+                self.small_always = small_always
+
+        self.keyed = _by_shared_key(self.always)
 
     def _search(self, t):
-        if self.small is not None and len(t) <= _SMALL:
-            v = self.small(t)
-            return None if v is None else self.by_pattern[v]
-        for anchor, pats in self.groups:
-            if anchor in t:
+        groups = self.groups
+        for a in self.present(t):
+            for key, pats in groups[a]:
+                if key in t:
+                    for v, label, p in pats:
+                        if v in t:
+                            return label, p
+        if self.small_always is not None and len(t) <= _SMALL:
+            return self.small_always(t)
+        for key, pats in self.keyed:
+            if key in t:
                 for v, label, p in pats:
                     if v in t:
                         return label, p
-        for v, label, p in self.always:
-            if v in t:
-                return label, p
         return None
+
 
     def find(self, text):
         """(set name or "deny", the pattern as configured) of the first match in ``text``, or None.

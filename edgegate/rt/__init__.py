@@ -10,9 +10,10 @@ the runtime has none and the core falls back to its own state machine),
 ``pbkdf2_sha256`` and ``const_eq`` (constant-time comparison of secrets),
 ``hmac_digest`` (HMAC-SHA256/384/512) and ``verify_signature`` (RS256/ES256
 through python-mbedtls where it exists; ``None`` on runtimes without it).
-For the message chain: ``lower_ws`` (ASCII lowercase, whitespace to spaces)
-and ``literal_search`` (one compiled search for many literal byte patterns,
-or ``None`` where the runtime has no regex engine fit for it).
+For the message chain: ``lower_ws`` (ASCII lowercase, whitespace to spaces),
+``present_bytes`` (which of some byte values a text holds) and
+``literal_search`` (one compiled search for many literal byte patterns, or
+``None`` where the runtime has no regex engine fit for it).
 """
 
 try:
@@ -195,6 +196,15 @@ if IS_MICROPYTHON:  # pragma: no cover - MicroPython
         """None: MicroPython's ``re`` has no escaping and no fast alternation."""
         return None
 
+    def present_bytes(keep):
+        """``find(text)`` -> the distinct byte values of ``keep`` that occur in ``text``."""
+        probes = [(c, bytes((c,))) for c in keep]
+
+        def find(text):
+            return [c for c, b in probes if b in text]
+
+        return find
+
 else:  # pragma: no cover - CPython (covered by every CPython test run)
     from codecs import getincrementaldecoder as _gid
 
@@ -348,6 +358,17 @@ else:  # pragma: no cover - CPython (covered by every CPython test run)
         def find(text):
             m = search(text)
             return None if m is None else m.group()
+
+        return find
+
+    def present_bytes(keep):
+        """``find(text)`` -> the distinct byte values of ``keep`` that occur in ``text`` (one C pass)."""
+        drop = bytes(c for c in range(256) if c not in keep)
+        translate = bytes.translate
+
+        def find(text):
+            got = translate(text, None, drop)
+            return set(got) if got else ()
 
         return find
 
