@@ -11,10 +11,15 @@ Per client+backend connection pair the gateway holds at most
 idle, a plaintext pair costs ``conn_overhead_bytes``; the write buffers fill only when a
 peer reads slower than the other writes), and in all
 
-    max_conns * conn_bytes + ring_pool_rings * rx_ring_bytes <= mem_budget_bytes
+    max_conns * conn_bytes + ring_pool_rings * rx_ring_bytes + assembly_pool_bytes <= mem_budget_bytes
 
-Unless a board or config sets them, a quarter of the budget goes to the ring
-pool and ``max_conns`` takes what the rest allows (capped at ``max_conns_cap``).
+``assembly_pool_bytes`` bounds, for all sessions together, the fragmented
+client messages being assembled for a route's message chain (one-frame
+messages are judged in the ring; a message that would overflow the pool is
+refused with 1013, try again later). Unless a board or config sets them, a
+quarter of the budget goes to the ring pool, a sixteenth (at least one
+largest message) to the assembly pool, and ``max_conns`` takes what the rest
+allows (capped at ``max_conns_cap``).
 """
 
 from edgegate.rt import const
@@ -59,15 +64,17 @@ def ring_pool_bytes(limits):
 
 def worst_case_bytes(limits):
     """Everything the gateway's connections can hold at once."""
-    return limits["max_conns"] * conn_bytes(limits) + ring_pool_bytes(limits)
+    return limits["max_conns"] * conn_bytes(limits) + ring_pool_bytes(limits) + limits["assembly_pool_bytes"]
 
 
 def derive(limits, mem_budget_bytes):
-    """Fill in ``ring_pool_rings`` and ``max_conns`` where they are not set."""
+    """Fill in ``ring_pool_rings``, ``assembly_pool_bytes`` and ``max_conns`` where they are not set."""
     if "ring_pool_rings" not in limits:
         limits["ring_pool_rings"] = max(2, (mem_budget_bytes // 4) // limits["rx_ring_bytes"])
+    if "assembly_pool_bytes" not in limits:
+        limits["assembly_pool_bytes"] = max(limits["max_message_bytes"], mem_budget_bytes // 16)
     if "max_conns" not in limits:
-        rest = mem_budget_bytes - ring_pool_bytes(limits)
+        rest = mem_budget_bytes - ring_pool_bytes(limits) - limits["assembly_pool_bytes"]
         limits["max_conns"] = max(1, min(limits["max_conns_cap"], rest // conn_bytes(limits)))
     return limits
 
@@ -89,11 +96,14 @@ def check(limits, mem_budget_bytes):
         return ("limits.max_request_line", "exceeds max_header_bytes=%d" % limits["max_header_bytes"])
     if limits["max_header_bytes"] + FRAME_HEADER_BYTES > limits["rx_ring_bytes"]:
         return ("limits.max_header_bytes", "exceeds rx_ring_bytes=%d" % limits["rx_ring_bytes"])
+    if limits["assembly_pool_bytes"] < limits["max_message_bytes"]:
+        return ("limits.assembly_pool_bytes", "below max_message_bytes=%d: a fragmented message that size "
+                "could never be assembled" % limits["max_message_bytes"])
     worst = worst_case_bytes(limits)
     if worst > mem_budget_bytes:
         return (
             "limits.max_conns",
-            "max_conns*conn_bytes+ring_pool_rings*rx_ring_bytes=%d bytes exceeds mem_budget_bytes=%d"
-            % (worst, mem_budget_bytes),
+            "max_conns*conn_bytes+ring_pool_rings*rx_ring_bytes+assembly_pool_bytes=%d bytes exceeds "
+            "mem_budget_bytes=%d" % (worst, mem_budget_bytes),
         )
     return None

@@ -337,7 +337,7 @@ def parse(doc, board):
     lim.update(board.get("limits", {}))
     budget = board.get("mem_budget_bytes", 64 << 20)
     over = doc.get("limits", {})
-    _expect_dict(over, "limits", tuple(lim) + ("max_conns", "ring_pool_rings"))
+    _expect_dict(over, "limits", tuple(lim) + ("max_conns", "ring_pool_rings", "assembly_pool_bytes"))
     for k, v in over.items():
         _int(v, "limits." + k, 1, 1 << 40)
     lim.update(over)

@@ -53,7 +53,7 @@ def _message_policy_schema():
 
 
 def schema():
-    limits = _ints(tuple(LIMIT_DEFAULTS) + ("max_conns", "ring_pool_rings"), 1, 1 << 40)
+    limits = _ints(tuple(LIMIT_DEFAULTS) + ("max_conns", "ring_pool_rings", "assembly_pool_bytes"), 1, 1 << 40)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://edgegate.example/schema/config.json",

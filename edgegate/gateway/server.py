@@ -72,6 +72,7 @@ class Gateway:
 
         self.admission = Admission(cfg, load_keys(cfg), self._audit)
         self.messages = compile_policies(cfg)  # message policy name -> MessagePolicy, for new sessions
+        self.assembling = 0  # bytes of fragmented client messages being assembled, all sessions
         self.bans = self.admission.bans  # console bans and automatic ones share the fixed table
         self.listening = {}  # listener key -> server
         self.started_ms = ticks_ms()

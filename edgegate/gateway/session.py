@@ -6,12 +6,18 @@ States: HANDSHAKE (reading the request, bounded by handshake_ms), CONNECTING
 they arrive, validated and re-masked in place in the receive buffer, and
 written on without a copy. Ping/pong is answered hop by hop; the closing
 handshake is carried end to end, so a client's close code reaches the backend
-and the backend's answer comes back.
+and the backend's answer comes back. On a route with a message policy every
+client message passes its chain (``policy.messages``) first: one-frame
+messages in place, fragmented ones assembled (bounded by max_message_bytes,
+refused as soon as they are too big) and sent on as one frame; a verdict
+drops the message or closes both sides, after the frames before it are sent.
 """
+
+import hashlib
 
 from edgegate import rt
 from edgegate.policy.admission import Facts
-from edgegate.policy.errors import Reject
+from edgegate.policy.errors import AuthError, MessageRefused, Reject
 from edgegate.rt import aio, const, ticks_add, ticks_diff, ticks_ms
 from edgegate.ws.connection import Connection
 from edgegate.ws.errors import HandshakeError
@@ -42,7 +48,7 @@ def _flush(stream, conn):
 
 class Session:
     __slots__ = ("gw", "cfg", "messages", "rings", "tls", "identity", "accept", "admission", "expires",
-                 "_refresh_checks", "gate", "_asm", "dropped",
+                 "_refresh_checks", "gate", "_asm", "_asm_held", "dropped",
                  "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
                  "started", "client_seen", "pinged", "close_started", "frames", "bytes")
 
@@ -52,6 +58,7 @@ class Session:
         self.messages = gw.messages  # the message policies of that config
         self.gate = None  # the route's message chain for this session (a MessageGate), or None
         self._asm = None  # a fragmented client message being assembled for the chain
+        self._asm_held = 0  # its bytes, counted in the gateway's assembly pool
         self.dropped = 0  # client messages the chain dropped
         self.rings = gw.rings
         self.tls = getattr(stream, "secure", False)
@@ -101,6 +108,7 @@ class Session:
             self._internal_error(e)
         finally:
             self.state = DONE
+            self.release_assembly()
             if self.accept is not None:
                 self.admission.release(self.accept, self.client.peer[0])
                 self.accept = None
@@ -171,7 +179,8 @@ class Session:
             self.gate = self.messages[pname].gate(ticks_ms())
         self.cconn = Connection(False, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rx=self.client.rx,
-                                defer_fail_close=True, own_rx=False, raw_binary=self.gate is None)
+                                defer_fail_close=True, own_rx=False,
+                                raw_binary=self.gate is None or not self.gate.policy.needs_binary_content())
         self.bconn = Connection(True, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rand_bytes=rt.rand_bytes,
                                 rx=self.backend.rx, defer_fail_close=True, own_rx=False)
@@ -318,8 +327,6 @@ class Session:
         is collected, its type and size checked at every frame (so it is
         refused as soon as it is too big), and judged whole at its last frame.
         """
-        from edgegate.policy.errors import AuthError, MessageRefused
-
         gate = self.gate
         payload = None
         try:
@@ -334,35 +341,52 @@ class Session:
                 return None
             if gate is None:
                 return None
+            n = ev.pend - ev.pstart
             if ev.opcode != 0:
-                gate.start(ev.text, ev.pend - ev.pstart)
+                gate.start(ev.text, n)
+                self._hold(n)
                 self._asm = bytearray(ev.payload)
             elif self._asm is not None:
-                gate.grow(len(self._asm) + ev.pend - ev.pstart)
+                gate.grow(len(self._asm) + n)
+                self._hold(n)
                 self._asm += ev.payload
             else:
                 return False  # the rest of a message already refused or dropped
+            if ev.masked:  # binary the parser left masked (the chain does not read binary): unmask the copy
+                mv = self.client.rx.mv
+                rt.apply_mask(self._asm, bytes(mv[ev.pstart - 4:ev.pstart]), len(self._asm) - n, len(self._asm))
             if not ev.fin:
                 return False
             payload = self._asm
-            self._asm = None
+            self.release_assembly()
             gate.check(ev.text, payload, ticks_ms())
             return payload
         except MessageRefused as r:
-            import hashlib
-
             seen = payload if payload is not None else (self._asm or ev.payload)
             r.nbytes = len(seen)
             r.digest = hashlib.sha256(seen).hexdigest()[:32]
-            self._asm = None
+            self.release_assembly()
             return r
         except AuthError as e:
             return e
 
+    def _hold(self, n):
+        """Count ``n`` more assembled bytes against the gateway-wide assembly pool."""
+        gw = self.gw
+        if gw.assembling + n > self.cfg.limits["assembly_pool_bytes"]:
+            gw.log.count("assembly_pool_full")
+            raise MessageRefused(1013, "capacity", "the assembly pool is full")
+        gw.assembling += n
+        self._asm_held += n
+
+    def release_assembly(self):
+        """Give the assembled bytes back to the pool (message done, refused, or session over)."""
+        self.gw.assembling -= self._asm_held
+        self._asm_held = 0
+        self._asm = None
+
     def _refused(self, e):
         """Apply a verdict of ``_client_frame``: audit it; drop the message or close the session."""
-        from edgegate.policy.errors import MessageRefused
-
         gw = self.gw
         principal = self.accept.principal if self.accept else None
         if not isinstance(e, MessageRefused):  # AuthError: a refresh token refused
@@ -377,7 +401,8 @@ class Session:
         if e.drop:
             self.dropped += 1
             return
-        self.start_close(e.code, "rate limit" if e.rule == "rate" else "message refused: " + e.rule)
+        self.start_close(e.code, {"rate": "rate limit", "capacity": "try again later"}.get(
+            e.rule, "message refused: " + e.rule))
 
     def _refresh(self, payload):
         """True when ``payload`` was the route's refresh message (consumed, session extended).

@@ -21,7 +21,8 @@ class AuthError(EdgegateError):
 class MessageRefused(EdgegateError):
     """A client message the chain refuses: close with ``code`` unless ``drop`` (discard it, go on).
 
-    ``rule`` is type, size, rate, json, shape or signature; ``detail`` says
+    ``rule`` is type, size, rate, json, shape, signature or capacity (the
+    gateway-wide assembly pool is full: 1013); ``detail`` says
     where and which, never the message's content.
     """
 

@@ -141,7 +141,8 @@ def test_schema_names_every_limit_and_timeout_the_model_knows(schema):
     from edgegate.config.limits import LIMIT_DEFAULTS, TIMEOUT_DEFAULTS
 
     props = schema["properties"]
-    assert set(props["limits"]["properties"]) == set(LIMIT_DEFAULTS) | {"max_conns", "ring_pool_rings"}
+    assert set(props["limits"]["properties"]) == set(LIMIT_DEFAULTS) | {"max_conns", "ring_pool_rings",
+                                                                                  "assembly_pool_bytes"}
     assert set(props["timeouts"]["properties"]) == set(TIMEOUT_DEFAULTS)
 
 

@@ -29,7 +29,10 @@ def main():
                 text = isinstance(m, str)
                 print(json.dumps({"event": "backend_got", "text": text, "data": m if text else m.hex()}),
                       flush=True)
-                await ws.send(m)
+                try:
+                    await ws.send(m)
+                except ConnectionClosed:
+                    pass  # the close came in behind it: record what is still queued, echo nothing
         except ConnectionClosed:
             pass
 

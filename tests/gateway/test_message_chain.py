@@ -262,3 +262,40 @@ def test_a_fragmented_message_is_refused_as_soon_as_it_is_too_big(gw):
         writer.close()
         return code, before
     assert run(main()) == (1009, [])
+
+
+def test_fragmented_binary_is_assembled_unmasked_and_arrives_whole(gw):
+    """The chain does not read binary, so the parser leaves it masked; assembly must unmask it."""
+    parts = [os.urandom(100), os.urandom(1), os.urandom(120)]
+
+    async def main():
+        async with connect(gw.url + "/chat", subprotocols=["raw.v1"]) as ws:
+            await ws.send(iter(parts))
+            return await asyncio.wait_for(ws.recv(), STEP_S)
+    assert run(main()) == b"".join(parts)
+    assert backend_saw(gw, b"".join(parts).hex())
+
+
+def test_fragmented_messages_share_one_bounded_assembly_pool():
+    """Two clients each half-way through a message bigger than half the pool: the second hears 1013."""
+    port = procs.free_port()
+    rec = procs.Proc([procs.PY, "-m", "tests.gateway.recorder", str(port)], port)
+    routes = [{"path": "/", "backend": {"url": "ws://127.0.0.1:%d/" % port}, "messages": "open"}]
+    with rec, procs.gateway(port, routes=routes, extra={"message_policies": {"open": {}}},
+                            limits={"max_message_bytes": 65536, "assembly_pool_bytes": 65536}) as g:
+        async def main():
+            a_r, a_w = await wire.upgrade(g.port)
+            b_r, b_w = await wire.upgrade(g.port)
+            a_w.write(wire.frame(0x2, b"a" * 40000, fin=False))
+            await a_w.drain()
+            await asyncio.sleep(0.3)
+            b_w.write(wire.frame(0x2, b"b" * 40000, fin=False))
+            await b_w.drain()
+            b_code, b_reason, _ = await wire.read_close(b_r)
+            a_w.write(wire.frame(0x0, b"a" * 10, fin=True))
+            await a_w.drain()
+            op, echoed = await wire.read_message(a_r)
+            for w in (a_w, b_w):
+                w.close()
+            return b_code, b_reason, len(echoed)
+        assert run(main()) == (1013, "try again later", 40010)
