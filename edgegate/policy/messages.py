@@ -19,9 +19,10 @@ message unchanged) or raises ``MessageRefused`` (code, rule, detail, drop):
 ``MessageRefused.detail`` names the rule and where (``$.items[3]: not a
 number``, ``xss: <script``), never message content beyond a configured
 pattern. The caller writes the audit record and applies the verdict.
-Costs (CPython, measured by ``bench/chain.py``): a gate that checks type,
-size and rate only is a few hundred ns; content inspection adds a JSON parse
-plus one ``memchr`` per anchor and one substring search per unanchored pattern.
+Costs (CPython 3.11, 2-core EPYC, ``python -m bench.chain``, every rule and
+all six signature sets on): type, size and rate about 0.4 us per message;
+a 64 B JSON message about 4 us, 4 KiB about 14 us, 4 KiB of prose (spaces,
+dots, apostrophes: more pattern groups to search) about 50 us.
 """
 
 from edgegate.rt import json_loads_strict, ticks_diff
@@ -56,37 +57,15 @@ class MessagePolicy:
         self.scan_binary = scan_binary
         self.drop_on_violation = on_violation == "drop"
         self.parses = json or self.shape is not None or max_depth is not None
-        # Content is looked at: the session assembles fragmented messages for it.
+        # The content is read (text always; binary only with scan_binary).
         self.inspects = self.parses or self.scanner is not None
 
     def needs_binary_content(self):
+        """True when binary payloads must be unmasked for the chain (else they stay masked in the ring)."""
         return self.scanner is not None and self.scan_binary
 
     def gate(self, now_ms):
         return MessageGate(self, now_ms)
-
-    def describe(self):
-        """One line for the console: the rules, no patterns."""
-        parts = []
-        if not (self.text and self.binary):
-            parts.append("types=" + ("text" if self.text else "binary"))
-        if self.max_bytes:
-            parts.append("max_bytes=%d" % self.max_bytes)
-        if self.msg_rate:
-            parts.append("msgs/s=%d burst %d" % (self.msg_rate, self.msg_burst))
-        if self.byte_rate:
-            parts.append("bytes/s=%d burst %d" % (self.byte_rate, self.byte_burst))
-        if self.json:
-            parts.append("json")
-        if self.max_depth:
-            parts.append("max_depth=%d" % self.max_depth)
-        if self.shape is not None:
-            parts.append("shape")
-        if self.signatures:
-            parts.append("signatures=" + ",".join(self.signatures))
-        if self.deny_count:
-            parts.append("deny=%d" % self.deny_count)
-        return " ".join(parts) or "pass"
 
 
 def _depth_over(value, limit):

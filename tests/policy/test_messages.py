@@ -204,8 +204,3 @@ class ContentTests(TestCase):
         except MessageRefused as r:
             self.assertEqual(r.detail, "xss: <script")
             self.assertTrue("secret" not in str(r))
-
-    def test_describe_lists_the_rules(self):
-        p = MessagePolicy("p", binary=False, max_bytes=10, messages_per_s=5, json=True, signatures=("xss",),
-                          deny=("a", "b"))
-        self.assertEqual(p.describe(), "types=text max_bytes=10 msgs/s=5 burst 5 json signatures=xss deny=2")
