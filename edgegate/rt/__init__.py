@@ -387,31 +387,25 @@ else:  # pragma: no cover - CPython (covered by every CPython test run)
         _strict = _json.decoder.JSONDecoder(object_pairs_hook=_one_of_each, parse_constant=_no_constant)
         _scan_strict = _strict.scan_once
 
-        def json_loads_strict(text):  # noqa: F811 - the CPython version of the function above
-            """Parse JSON text; a duplicate member name or NaN/Infinity is a ValueError."""
-            try:
-                value, end = _scan_strict(text, 0)
-                if end == len(text):
-                    return value
-            except StopIteration:
-                pass
-            return _strict.decode(text)
+        def _scan_first(scan, slow):
+            """A parser that hands a str holding exactly one JSON value straight to the C
+            scanner ``scan``; anything else (whitespace around it, junk, bytes) goes to
+            ``slow``, which decides and raises as it always does."""
 
-        def json_loads(text):  # noqa: F811 - the CPython fast path of the function above
-            """Parse JSON text; raises ValueError on malformed input.
+            def loads(text):
+                if type(text) is str:
+                    try:
+                        value, end = scan(text, 0)
+                        if end == len(text):
+                            return value
+                    except StopIteration:
+                        pass
+                return slow(text)
 
-            A str that is exactly one JSON value goes straight to the C
-            scanner; anything else (whitespace around it, junk, bytes) takes
-            ``json.loads``, which decides and raises as it always does.
-            """
-            if type(text) is str:
-                try:
-                    value, end = _scan_once(text, 0)
-                    if end == len(text):
-                        return value
-                except StopIteration:
-                    pass
-            return _json.loads(text)
+            return loads
+
+        json_loads = _scan_first(_scan_once, _json.loads)  # noqa: F811 - the CPython fast path
+        json_loads_strict = _scan_first(_scan_strict, _strict.decode)  # noqa: F811 - (str only)
 
     def utf8_decoder():
         """A fresh strict incremental UTF-8 decoder (``decode(data, final)``)."""

@@ -92,11 +92,15 @@ def test_the_backend_hears_the_close_too_and_a_valid_token_stays(gw, keys, backe
         assert ws.recv(timeout=5) == "still here"
 
 
+def _renew_route(gw, tok):
+    return connect(gw.url + "/renew", additional_headers={"Authorization": "Bearer " + tok}, proxy=None,
+                   compression=None, ping_interval=None)
+
+
 def test_an_in_band_refresh_extends_the_session_past_the_first_exp(gw, keys, backend):
     tok, exp = _expiring(keys, "renewer", ttl=2)
     fresh, _ = _expiring(keys, "renewer", ttl=60)
-    with connect(gw.url + "/renew", additional_headers={"Authorization": "Bearer " + tok}, proxy=None,
-                 compression=None, ping_interval=None) as ws:
+    with _renew_route(gw, tok) as ws:
         ws.send("before")
         assert ws.recv(timeout=5) == "before"
         ws.send(json.dumps({"type": "refresh", "token": fresh}))  # consumed: no echo
@@ -113,8 +117,7 @@ def test_an_in_band_refresh_extends_the_session_past_the_first_exp(gw, keys, bac
 def test_a_refresh_with_another_principals_token_closes_1008(gw, keys):
     tok, _ = _expiring(keys, "renewer-2", ttl=60)
     other, _ = _expiring(keys, "somebody-else", ttl=60)
-    with connect(gw.url + "/renew", additional_headers={"Authorization": "Bearer " + tok}, proxy=None,
-                 compression=None, ping_interval=None) as ws:
+    with _renew_route(gw, tok) as ws:
         ws.send("first")
         assert ws.recv(timeout=5) == "first"
         ws.send(json.dumps({"type": "refresh", "token": other}))
