@@ -1,13 +1,17 @@
 """TLS figures: handshake rates and the memory a TLS session costs on top of a plain one.
 
     .venv/bin/python -m bench.tls [--seconds 3] [--conns 500]
+    .venv/bin/python -m bench.tls --ciphers
 
 1. Full TLS handshakes per second against one gateway process (TCP connect,
    handshake, close; no session resumption), sequential and with 8 concurrent
    client threads, for the mbedtls engine (TLS 1.2) and the ssl engine (TLS 1.3,
    and capped at TLS 1.2). The clients run on the same machine (stdlib ssl,
    which releases the GIL while handshaking), so the figures are a floor.
-2. The gateway's RSS (/proc/PID/smaps_rollup) per idle WebSocket session
+2. ``--ciphers``: the cost of one 4 KiB record (encrypt + decrypt) for each
+   AEAD cipher edgegate offers, python-mbedtls buffers in one process (no
+   sockets): why ChaCha20-Poly1305 is the server's first choice.
+3. The gateway's RSS (/proc/PID/smaps_rollup) per idle WebSocket session
    (a client connection and its backend connection) at N sessions, over a
    plaintext listener and over each TLS engine; and per unfinished TLS
    handshake (a client that sent nothing, or part of a ClientHello).
@@ -142,10 +146,69 @@ def pending_memory(certs, echo_port, kind, n, hello_bytes):
     return before, after, (after - before) / n
 
 
+def _buffer_pair(certs, cipher):
+    """A handshaken (client, server) pair of python-mbedtls buffers that agreed on ``cipher``."""
+    import mbedtls.tls as mtls
+    from mbedtls import pk, x509
+
+    pem = open(certs["server.pem"]).read()
+    end = "-----END CERTIFICATE-----"
+    cert = x509.CRT.from_PEM(pem.split(end)[0] + end)
+    key = pk.ECC.from_buffer(open(certs["server.key"], "rb").read())
+    v12 = dict(lowest_supported_version=mtls.TLSVersion.TLSv1_2, highest_supported_version=mtls.TLSVersion.TLSv1_2)
+    srv = mtls.ServerContext(mtls.TLSConfiguration(certificate_chain=((cert,), key), ciphers=[cipher],
+                                                   validate_certificates=False, **v12))
+    cli = mtls.ClientContext(mtls.TLSConfiguration(trust_store=mtls.TrustStore.from_pem_file(certs["ca.pem"]),
+                                                   ciphers=[cipher], **v12))
+    s, c = srv.wrap_buffers(), cli.wrap_buffers("localhost")
+    over = mtls.HandshakeStep.HANDSHAKE_OVER
+    for _ in range(50):
+        for a, b in ((c, s), (s, c)):
+            if a._handshake_state is not over:
+                try:
+                    a.do_handshake()
+                except (mtls.WantReadError, mtls.WantWriteError):
+                    pass
+            out = a.peek_outgoing(65536)
+            if out:
+                a.consume_outgoing(len(out))
+                b.receive_from_network(out)
+        if c._handshake_state is over and s._handshake_state is over:
+            return c, s
+    raise RuntimeError("no handshake with %s" % cipher)
+
+
+def cipher_costs(certs, n=3000, size=4096):
+    """[(cipher, us per record encrypted by one side and decrypted by the other)], median of 5."""
+    from edgegate.gateway.tls import MBEDTLS_CIPHERS
+
+    msg = os.urandom(size)
+    buf = bytearray(2 * size)
+    out = []
+    for cipher in MBEDTLS_CIPHERS:
+        if "-RSA-" in cipher:
+            continue  # the dev certificate is ECDSA; the RSA suites use the same record ciphers
+        c, s = _buffer_pair(certs, cipher)
+        runs = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                c.write(msg)
+                data = c.peek_outgoing(65536)
+                c.consume_outgoing(len(data))
+                s.receive_from_network(data)
+                if s.readinto(buf, len(buf)) != size:
+                    raise RuntimeError("short read")
+            runs.append((time.perf_counter() - t0) / n * 1e6)
+        out.append((cipher, sorted(runs)[2]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--conns", type=int, default=500)
+    ap.add_argument("--ciphers", action="store_true", help="only the record cost of each cipher")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -162,6 +225,12 @@ def main():
              mbedtls.version.version))
     print("certificates: ECDSA P-256 (edgegate certs dev); clients: stdlib ssl, full handshakes")
     print()
+    print("one 4 KiB record, encrypted and decrypted (python-mbedtls buffers, one process, median of 5)")
+    for cipher, us in cipher_costs(certs):
+        print("  %-48s %6.1f us" % (cipher, us))
+    print()
+    if args.ciphers:
+        return
     print("TLS handshakes/s against one gateway process (%.0f s each)" % args.seconds)
     print("%-24s %12s %14s" % ("engine", "sequential", "8 concurrent"))
     with procs.echo() as be:
