@@ -15,11 +15,11 @@ not a letter, digit, space or JSON punctuation (``<``, ``'``, ``$``, ``(``,
 ``_``, ``/``...). One pass (``rt.present_bytes``: a ``bytes.translate`` on
 CPython) tells which anchor bytes the text holds, and only their groups are
 searched. Patterns without such a byte (``union select``, ``javascript:``)
-are searched always: on short texts (up to ``_SMALL`` bytes) with one
-compiled prefix-tree alternation where the runtime has one
-(``rt.literal_search``), where per-pattern call overhead would dominate; on
-longer ones with one substring search each (about 1 us per 4 KiB each on
-CPython). Which pattern is reported first when a text holds several may
+are searched always, one substring search per shared key (about 1 us per
+4 KiB each on CPython); when there are many of them (a long deny-list), short
+texts (up to ``_SMALL`` bytes) go through one compiled prefix-tree
+alternation instead where the runtime has one (``rt.literal_search``), since
+there the per-pattern call overhead, not the bytes, is the cost. Which pattern is reported first when a text holds several may
 differ between the two ways; whether one is found does not.
 
 What it is and is not: a tripwire of literal patterns in front of a backend
@@ -64,6 +64,7 @@ SETS = {
 _COMMON = b' "abcdefghijklmnopqrstuvwxyz0123456789:,{}[].-'
 _PERCENT_MAX = 4  # decode at most this many rounds of %-encoding
 _SMALL = 192  # texts up to this many bytes are searched with one compiled alternation, where there is one
+_FEW_KEYS = 6  # ... when more always-searched keys than this are left (a long deny-list)
 
 
 def _anchor(v):
@@ -246,8 +247,9 @@ class Scanner:
         # anchor byte value -> [(shared key, patterns)]
         self.groups = {a: _by_shared_key(pats) for a, pats in anchored.items()}
         self.present = present_bytes(bytes(anchored))
+        self.keyed = _by_shared_key(self.always)
         self.small_always = None
-        if self.always:
+        if len(self.keyed) > _FEW_KEYS:  # a handful of substring tests beat a regex at any size
             search = literal_search([v for v, _, _ in self.always])
             if search is not None:
                 by = {v: (label, p) for v, label, p in self.always}
@@ -257,8 +259,6 @@ class Scanner:
                     return None if v is None else by[v]
 
                 self.small_always = small_always
-
-        self.keyed = _by_shared_key(self.always)
 
     def _search(self, t):
         groups = self.groups

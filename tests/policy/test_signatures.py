@@ -108,5 +108,16 @@ class ScannerTests(TestCase):
     def test_member_name_patterns_match_pretty_printed_json(self):
         self.assertEqual(Scanner(("nosql",)).find(b'{"u": {"$ne" : 1}}'), ("nosql", '"$ne":'))
 
+    def test_a_long_deny_list_finds_the_same_in_short_and_long_texts(self):
+        words = ["forbidden%d" % i for i in range(20)] + ["project aurora", "codename"]
+        s = Scanner(("xss",), words)
+        for text in (b"a CODENAME here", b"x" * 300 + b" a codename here", b"the Project  Aurora plan",
+                     b"y" * 300 + b"project aurora", b"forbidden17", b"z" * 500 + b"forbidden17"):
+            with self.subTest(text=text[-20:]):
+                hit = s.find(text)
+                self.assertTrue(hit is not None and hit[0] == "deny", hit)
+        self.assertIsNone(s.find(b"nothing to see"))
+        self.assertIsNone(s.find(b"q" * 400))
+
     def test_an_empty_scanner_finds_nothing(self):
         self.assertIsNone(Scanner().find(b"<script>"))
