@@ -306,19 +306,24 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
                 self.rx = None
                 self._lender.give_back(self, rx)
 
+        def _writable(self):
+            # Nothing is written once the transport is closing: it would be lost, and
+            # the stdlib ssl transport, closed twice, has no protocol left to take it.
+            return not self.closed and not self.transport.is_closing()
+
         def write(self, data):
-            if not self.closed:
+            if self._writable():
                 self.transport.write(data)
 
         def write_view(self, view):
             """Write a view of a buffer that will be reused (copied where the loop keeps it)."""
-            if not self.closed:
+            if self._writable():
                 self.transport.write(bytes(view) if self._copy_views else view)
 
         @property
         def write_buffer_size(self):
             t = self.transport
-            return 0 if t is None or self.closed else t.get_write_buffer_size()
+            return t.get_write_buffer_size() if t is not None and self._writable() else 0
 
         async def drain(self):
             """Wait until the peer has taken enough of what was written."""
@@ -329,7 +334,7 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         def write_eof(self):
             """Half-close; where the transport cannot (TLS via stdlib ssl), close after flushing."""
             t = self.transport
-            if t is None or self.closed:
+            if t is None or not self._writable():
                 return
             if not t.can_write_eof():
                 t.close()
@@ -340,8 +345,9 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
                 pass
 
         def close(self):
-            if self.transport is not None:
-                self.transport.close()
+            t = self.transport
+            if t is not None and not t.is_closing():
+                t.close()
             self._drop_rx()
 
         def abort(self):
