@@ -64,8 +64,8 @@ def gate():
 
 def _refill(g):
     p = g.policy
-    g.m_tokens = p.msg_burst * 1000000
-    g.b_tokens = p.byte_burst * 1000000
+    g.state[0] = p.msg_burst * 1000000
+    g.state[1] = p.byte_burst * 1000000
 
 
 def time_check(g, text, data, n, repeats):

@@ -2,7 +2,9 @@
 
 ``message_policies``: {NAME: {``types`` [text, binary], ``max_bytes``,
 ``rate`` {``messages_per_s``, ``messages_burst``, ``bytes_per_s``,
-``bytes_burst``, ``on_exceed``: close | drop}, ``json`` (text must be a JSON
+``bytes_burst``, ``on_exceed``: close | drop, ``per``: connection |
+principal (every connection of a principal, or of an address on an open
+route, shares the buckets)}, ``json`` (text must be a JSON
 document), ``max_depth``, ``shape`` (a JSON Schema subset, see ``shape``),
 ``signatures`` [sqli, xss, cmd, path, nosql, proto], ``deny`` [literal
 strings, case-insensitive], ``scan_binary``, ``on_violation``: close | drop}}.
@@ -20,7 +22,7 @@ from .shape import compile_shape
 SIGNATURE_SETS = ("sqli", "xss", "cmd", "path", "nosql", "proto")
 _KEYS = ("types", "max_bytes", "rate", "json", "max_depth", "shape", "signatures", "deny", "scan_binary",
          "on_violation", "description")
-_RATE_KEYS = ("messages_per_s", "messages_burst", "bytes_per_s", "bytes_burst", "on_exceed")
+_RATE_KEYS = ("messages_per_s", "messages_burst", "bytes_per_s", "bytes_burst", "on_exceed", "per")
 MAX_DENY = 64
 MAX_PATTERN = 128
 
@@ -71,6 +73,7 @@ def _one(name, v, path, max_message_bytes):
                               "a burst of %d bytes is below the largest message (%d, %s): it could never pass"
                               % (burst, biggest, "max_bytes" if "max_bytes" in kw else "limits.max_message_bytes"))
     kw["on_rate"] = _choice(r.get("on_exceed", "close"), path + ".rate.on_exceed", ("close", "drop"))
+    kw["rate_per"] = _choice(r.get("per", "connection"), path + ".rate.per", ("connection", "principal"))
     kw["json"] = _bool(v.get("json", False), path + ".json")
     if "max_depth" in v:
         kw["max_depth"] = _int(v["max_depth"], path + ".max_depth", 1, 256)

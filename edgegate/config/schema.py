@@ -40,7 +40,8 @@ def _message_policy_schema():
         "max_bytes": {"type": "integer", "minimum": 1},
         "rate": {"type": "object", "additionalProperties": False, "properties": dict(
             _ints(("messages_per_s", "messages_burst", "bytes_per_s", "bytes_burst"), 1, 1 << 30),
-            on_exceed={"enum": ["close", "drop"], "default": "close"})},
+            on_exceed={"enum": ["close", "drop"], "default": "close"},
+            per={"enum": ["connection", "principal"], "default": "connection"})},
         "json": {"type": "boolean", "default": False},
         "max_depth": {"type": "integer", "minimum": 1, "maximum": 256},
         "shape": {"$ref": "#/$defs/shape"},

@@ -176,7 +176,7 @@ class Session:
         lim = self.cfg.limits
         pname = route.message_policy_for(protocol)
         if pname is not None:
-            self.gate = self.messages[pname].gate(ticks_ms())
+            self.gate = self.messages[pname].gate(ticks_ms(), acc.principal or "addr:" + self.client.peer[0])
         self.cconn = Connection(False, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rx=self.client.rx,
                                 defer_fail_close=True, own_rx=False,

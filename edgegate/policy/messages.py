@@ -7,8 +7,9 @@ message unchanged) or raises ``MessageRefused`` (code, rule, detail, drop):
 
 1. type: ``types`` lists text and/or binary (1003 unsupported data);
 2. size: ``max_bytes`` (1009 too big);
-3. rate: per-connection token buckets for messages and bytes (1008, or the
-   message is dropped when ``on_rate`` is drop);
+3. rate: token buckets for messages and bytes, per connection or (``rate_per``
+   principal) shared by every connection of a principal (1008, or the message
+   is dropped when ``on_rate`` is drop);
 4. content, only when the policy looks at content: a text message must parse
    as JSON when ``json`` is set, nest no deeper than ``max_depth`` and fit
    ``shape``; injection ``signatures`` and the ``deny`` list are searched in
@@ -25,12 +26,17 @@ a 64 B JSON message about 4 us, 4 KiB about 14 us, 4 KiB of prose (spaces,
 dots, apostrophes: more pattern groups to search) about 50 us.
 """
 
-from edgegate.rt import json_loads_strict, ticks_diff
+from edgegate.rt import IS_MICROPYTHON, json_loads_strict, ticks_diff
 
 from .errors import MessageRefused
 from .signatures import Scanner, json_unescaped
 
 _US = 1000000  # bucket tokens are micro-units, so rates stay integers
+
+if IS_MICROPYTHON:  # pragma: no cover - MicroPython dicts do not keep insertion order
+    from collections import OrderedDict as _ordered
+else:
+    _ordered = dict
 
 
 class MessagePolicy:
@@ -38,7 +44,8 @@ class MessagePolicy:
 
     def __init__(self, name, text=True, binary=True, max_bytes=None, messages_per_s=None, messages_burst=None,
                  bytes_per_s=None, bytes_burst=None, on_rate="close", json=False, max_depth=None, shape=None,
-                 signatures=(), deny=(), scan_binary=False, on_violation="close"):
+                 signatures=(), deny=(), scan_binary=False, on_violation="close", rate_per="connection",
+                 table_entries=4096):
         self.name = name
         self.text = text
         self.binary = binary
@@ -48,6 +55,12 @@ class MessagePolicy:
         self.byte_rate = bytes_per_s
         self.byte_burst = (bytes_burst or bytes_per_s) if bytes_per_s else None
         self.drop_on_rate = on_rate == "drop"
+        # rate_per principal: every connection of a principal (of an address, on an open
+        # route) draws on one pair of buckets, in a table of at most table_entries keys
+        # that evicts the least recently used (a new key starts with a full burst).
+        self.shared = _ordered() if rate_per == "principal" and (messages_per_s or bytes_per_s) else None
+        self.table_entries = table_entries
+        self.rate_scope = " per principal" if self.shared is not None else ""
         self.json = json
         self.max_depth = max_depth
         self.shape = shape  # a compiled shape (``config.shape.Shape``) or None
@@ -60,12 +73,30 @@ class MessagePolicy:
         # The content is read (text always; binary only with scan_binary).
         self.inspects = self.parses or self.scanner is not None
 
+    def fresh_state(self, now_ms):
+        """[message micro-tokens, byte micro-tokens, last ms]: full buckets."""
+        return [(self.msg_burst or 0) * _US, (self.byte_burst or 0) * _US, now_ms]
+
+    def shared_state(self, key, now_ms):
+        """The buckets of ``key`` in the shared table (created full; least recently used evicted)."""
+        t = self.shared
+        st = t.pop(key, None)
+        if st is None:
+            if len(t) >= self.table_entries:
+                for k in t:
+                    del t[k]
+                    break
+            st = self.fresh_state(now_ms)
+        t[key] = st
+        return st
+
     def needs_binary_content(self):
         """True when binary payloads must be unmasked for the chain (else they stay masked in the ring)."""
         return self.scanner is not None and self.scan_binary
 
-    def gate(self, now_ms):
-        return MessageGate(self, now_ms)
+    def gate(self, now_ms, key=None):
+        """A session's gate; ``key`` (its principal, else its address) names its shared buckets."""
+        return MessageGate(self, now_ms, key)
 
 
 def _depth_over(value, limit):
@@ -87,40 +118,42 @@ def _depth_over(value, limit):
 
 
 class MessageGate:
-    """One connection's view of a policy: its rate buckets."""
+    """One connection's view of a policy: its rate buckets, or its key into the shared ones."""
 
-    __slots__ = ("policy", "m_tokens", "b_tokens", "last")
+    __slots__ = ("policy", "state", "key")
 
-    def __init__(self, policy, now_ms):
+    def __init__(self, policy, now_ms, key=None):
         self.policy = policy
-        self.m_tokens = (policy.msg_burst or 0) * _US
-        self.b_tokens = (policy.byte_burst or 0) * _US
-        self.last = now_ms
+        self.key = key  # the principal (or address) whose buckets it shares, with rate per principal
+        self.state = policy.fresh_state(now_ms) if policy.shared is None else None
 
     def _take(self, n, now_ms):
         """Spend one message and ``n`` bytes, or refuse and spend nothing."""
         p = self.policy
-        dt = ticks_diff(now_ms, self.last)
-        self.last = now_ms
+        st = self.state if p.shared is None else p.shared_state(self.key, now_ms)
+        dt = ticks_diff(now_ms, st[2])
+        st[2] = now_ms
         full = dt < 0  # only after the tick clock wrapped past half its period: long idle
-        m = self.m_tokens
+        m = st[0]
         if p.msg_rate:
             cap = p.msg_burst * _US
             m = cap if full else min(cap, m + dt * p.msg_rate * (_US // 1000))
-        b = self.b_tokens
+        b = st[1]
         if p.byte_rate:
             cap = p.byte_burst * _US
             b = cap if full else min(cap, b + dt * p.byte_rate * (_US // 1000))
-        self.m_tokens = m
-        self.b_tokens = b
+        st[0] = m
+        st[1] = b
         if p.msg_rate and m < _US:
-            raise MessageRefused(1008, "rate", "over %d messages/s" % p.msg_rate, p.drop_on_rate)
+            raise MessageRefused(1008, "rate", "over %d messages/s%s" % (p.msg_rate, p.rate_scope),
+                                 p.drop_on_rate)
         if p.byte_rate and b < n * _US:
-            raise MessageRefused(1008, "rate", "over %d bytes/s" % p.byte_rate, p.drop_on_rate)
+            raise MessageRefused(1008, "rate", "over %d bytes/s%s" % (p.byte_rate, p.rate_scope),
+                                 p.drop_on_rate)
         if p.msg_rate:
-            self.m_tokens = m - _US
+            st[0] = m - _US
         if p.byte_rate:
-            self.b_tokens = b - n * _US
+            st[1] = b - n * _US
 
     def start(self, text, n):
         """The first frame of a message (``n`` bytes so far): its type and size."""
@@ -182,5 +215,11 @@ class MessageGate:
 
 
 def compile_policies(cfg):
-    """{name: MessagePolicy} for every ``message_policies`` entry of a parsed config."""
-    return {name: MessagePolicy(name, **s.kwargs) for name, s in cfg.message_policies.items()}
+    """{name: MessagePolicy} for every ``message_policies`` entry of a parsed config.
+
+    Tables of per-principal buckets are as big as the admission tables
+    (``limits.admission_table_entries``); a commit starts them afresh for new
+    sessions (live ones keep the policy they started with).
+    """
+    n = cfg.limits["admission_table_entries"]
+    return {name: MessagePolicy(name, table_entries=n, **s.kwargs) for name, s in cfg.message_policies.items()}

@@ -23,7 +23,8 @@ def error(d):
 class MessagePolicyConfigTests(TestCase):
     def test_a_full_policy_parses_and_routes_pick_it_by_subprotocol(self):
         c = parse(doc({"chat": {"types": ["text"], "max_bytes": 4096, "json": True, "max_depth": 8,
-                                "rate": {"messages_per_s": 20, "bytes_per_s": 65536, "on_exceed": "drop"},
+                                "rate": {"messages_per_s": 20, "bytes_per_s": 65536, "on_exceed": "drop",
+                                         "per": "principal"},
                                 "shape": {"type": "object", "required": ["type"]},
                                 "signatures": ["sqli", "xss"], "deny": ["bad word"], "on_violation": "drop"},
                        "bin": {"types": ["binary"]}},
@@ -33,8 +34,8 @@ class MessagePolicyConfigTests(TestCase):
         self.assertEqual(r.message_policy_for("v1"), "chat")
         self.assertEqual(r.message_policy_for("v2"), "bin")
         kw = c.message_policies["chat"].kwargs
-        self.assertEqual((kw["text"], kw["binary"], kw["max_bytes"], kw["on_rate"], kw["on_violation"]),
-                         (True, False, 4096, "drop", "drop"))
+        self.assertEqual((kw["text"], kw["binary"], kw["max_bytes"], kw["on_rate"], kw["on_violation"],
+                          kw["rate_per"]), (True, False, 4096, "drop", "drop", "principal"))
 
     def test_no_message_policy_means_none(self):
         c = parse(doc({}), BOARD)
@@ -47,6 +48,7 @@ class MessagePolicyConfigTests(TestCase):
             (doc({"p": {"max_bytes": 1 << 40}}), "message_policies.p.max_bytes"),
             (doc({"p": {"rate": {"messages_burst": 3}}}), "message_policies.p.rate.messages_burst"),
             (doc({"p": {"rate": {"on_exceed": "ignore"}}}), "message_policies.p.rate.on_exceed"),
+            (doc({"p": {"rate": {"messages_per_s": 1, "per": "route"}}}), "message_policies.p.rate.per"),
             (doc({"p": {"rate": {"bytes_per_s": 10, "bytes_burst": 10}, "max_bytes": 20}}),
              "message_policies.p.rate.bytes_burst"),
             (doc({"p": {"rate": {"bytes_per_s": 1000}}}), "message_policies.p.rate.bytes_per_s"),

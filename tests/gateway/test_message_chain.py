@@ -6,6 +6,7 @@ Routes (one gateway, the recorder of tests/gateway/recorder.py behind it):
             signatures, a deny-list; sub-protocol "raw.v1" picks policy raw (binary only)
     /drop   policy lenient: like chat but every content violation and the rate are dropped
     /rate   policy rate: 5 messages burst, 5/s
+    /shared policy shared: 3 messages burst, 1/s, per principal (here: per address, the route is open)
     /open   no message policy
 
 A refused message never reaches the backend (its marker is not in the
@@ -39,6 +40,7 @@ POLICIES = {
     "raw": {"types": ["binary"], "max_bytes": 256},
     "lenient": dict(CHAT, on_violation="drop", rate={"messages_per_s": 1000, "on_exceed": "drop"}),
     "rate": {"rate": {"messages_per_s": 5, "messages_burst": 5}},
+    "shared": {"rate": {"messages_per_s": 1, "messages_burst": 3, "per": "principal"}},
 }
 
 
@@ -52,6 +54,7 @@ def gw():
          "messages_by_subprotocol": {"raw.v1": "raw"}},
         {"path": "/drop", "backend": {"url": url}, "messages": "lenient"},
         {"path": "/rate", "backend": {"url": url}, "messages": "rate"},
+        {"path": "/shared", "backend": {"url": url}, "messages": "shared"},
         {"path": "/open", "backend": {"url": url}},
     ]
     with rec, procs.gateway(port, routes=routes, extra={"message_policies": POLICIES}) as g:
@@ -176,6 +179,21 @@ def test_message_rate_over_the_burst_is_closed_1008(gw):
                 await asyncio.wait_for(ws.recv(), STEP_S)
             return e.value.rcvd.code, e.value.rcvd.reason
     assert run(main()) == (1008, "rate limit")
+
+
+def test_rate_per_principal_is_shared_by_its_connections(gw):
+    async def main():
+        async with connect(gw.url + "/shared") as a, connect(gw.url + "/shared") as b:
+            for ws, m in ((a, "a1"), (b, "b1"), (a, "a2")):
+                await ws.send(m)
+                assert await asyncio.wait_for(ws.recv(), STEP_S) == m
+            await b.send("b2")  # the fourth message of this address within the burst
+            with pytest.raises(websockets.ConnectionClosed) as e:
+                await asyncio.wait_for(b.recv(), STEP_S)
+            return e.value.rcvd.code, e.value.rcvd.reason
+    assert run(main()) == (1008, "rate limit")
+    rec = [r for r in audits(gw) if r["rule"] == "rate" and r["policy"] == "shared"][-1]
+    assert rec["detail"] == "over 1 messages/s per principal"
 
 
 def test_audit_records_name_the_rule_and_never_the_content(gw):

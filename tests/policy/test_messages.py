@@ -101,6 +101,27 @@ class RateTests(TestCase):
         self.assertIsNone(verdict(g, b"x", now=ticks_add(T0, -5)))
 
 
+    def test_rate_per_principal_is_shared_by_its_connections(self):
+        p = MessagePolicy("p", messages_per_s=1, messages_burst=2, rate_per="principal")
+        a1, a2, b = p.gate(T0, "jwt:alice"), p.gate(T0, "jwt:alice"), p.gate(T0, "jwt:bob")
+        self.assertIsNone(verdict(a1, b"x"))
+        self.assertIsNone(verdict(a2, b"x"))
+        r = verdict(a1, b"x")
+        self.assertEqual(r, (1008, "rate", False))
+        self.assertEqual(verdict(a2, b"x"), (1008, "rate", False))
+        self.assertIsNone(verdict(b, b"x"))
+        try:
+            a2.check(True, b"x", T0)
+        except MessageRefused as e:
+            self.assertEqual(e.detail, "over 1 messages/s per principal")
+
+    def test_the_shared_table_stays_at_its_size(self):
+        p = MessagePolicy("p", bytes_per_s=100, rate_per="principal", table_entries=8)
+        for i in range(100):
+            self.assertIsNone(verdict(p.gate(T0, "k%d" % i), b"x" * 10))
+        self.assertEqual(len(p.shared), 8)
+
+
 class ContentTests(TestCase):
     def test_json_required_refuses_what_does_not_parse(self):
         g = MessagePolicy("p", json=True).gate(T0)
