@@ -56,12 +56,27 @@ def _summary(verdicts):
     return dict(collections.Counter(verdicts.values()))
 
 
-@pytest.mark.parametrize("backend", ["edgegate-echo", "websockets-echo"])
+# A message policy that passes every case but makes the gateway read every
+# message: fragments are assembled (from the shared pool), binary is unmasked
+# and scanned, the buckets are charged; the wire must look the same.
+READ_ALL = {"rate": {"messages_per_s": 1000000, "bytes_per_s": 1 << 30},
+            "deny": ["edgegate-autobahn-never-sends-this"], "scan_binary": True}
+
+
+def _chain(backend, port):
+    """procs.gateway arguments: the route to the echo with READ_ALL on it, for the chain variant."""
+    if not backend.endswith("message chain"):
+        return {}
+    return {"routes": [{"path": "/", "backend": {"url": "ws://127.0.0.1:%d" % port}, "messages": "all"}],
+            "extra": {"message_policies": {"all": READ_ALL}}}
+
+
+@pytest.mark.parametrize("backend", ["edgegate-echo", "websockets-echo", "edgegate-echo, message chain"])
 def test_fuzzingclient_cases_through_gateway_never_fail(backend):
     out = tempfile.mkdtemp(prefix="autobahn-")
-    start = procs.echo(max_message_bytes=BIG["max_message_bytes"]) if backend == "edgegate-echo" \
+    start = procs.echo(max_message_bytes=BIG["max_message_bytes"]) if backend.startswith("edgegate-echo") \
         else procs.websockets_echo()
-    with start as be, procs.gateway(be.port, limits=BIG, log_level="warn") as gw:
+    with start as be, procs.gateway(be.port, limits=BIG, log_level="warn", **_chain(backend, be.port)) as gw:
         args = [_kosoku(), "-m", "fuzzingclient", "-o", out]
         for s in SECTIONS:
             args += ["-i", s]
