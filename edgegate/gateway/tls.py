@@ -20,6 +20,11 @@ from edgegate.rt import aio, net
 
 from .files import read_material
 
+try:
+    import mbedtls.tls as mtls
+except ImportError:  # pragma: no cover - a box without python-mbedtls serves plaintext and ssl listeners
+    mtls = None
+
 # AEAD + forward secrecy (ECDHE) only, in the server's order of preference:
 # ChaCha20-Poly1305 first. Mbed TLS 2.28 computes GCM in software tables (no
 # carry-less multiply), and Pi 4 / Zero 2 W cores have no AES instructions at
@@ -188,8 +193,6 @@ class MbedTlsStream(net.Stream):
             self._pull()
 
     def _step(self):
-        import mbedtls.tls as mtls
-
         tls = self._tls
         try:
             # One do_handshake() is one Mbed TLS handshake step (python-mbedtls's own
@@ -219,8 +222,6 @@ class MbedTlsStream(net.Stream):
         self._wake_handshake()
 
     def _pull(self):
-        import mbedtls.tls as mtls
-
         got = 0
         while True:
             rx = self.rx
@@ -304,8 +305,6 @@ class MbedTlsStream(net.Stream):
     def write(self, data):
         if self.closed or self._tls is None:
             return
-        import mbedtls.tls as mtls
-
         # python-mbedtls encrypts into a 32 KiB ring and cannot say how much of
         # a write went in when that ring fills, so plaintext goes in chunks that
         # always fit an emptied ring.
