@@ -17,6 +17,7 @@ an error naming the field. The result is a dict of plain settings
 """
 
 from .model import ConfigError, _expect_dict, _int
+from .policy import _bool
 from .shape import compile_shape
 
 SIGNATURE_SETS = ("sqli", "xss", "cmd", "path", "nosql", "proto")
@@ -33,12 +34,6 @@ class MessageSettings:
     def __init__(self, name, kwargs):
         self.name = name
         self.kwargs = kwargs
-
-
-def _bool(v, path):
-    if type(v) is not bool:
-        raise ConfigError(path, "must be true or false")
-    return v
 
 
 def _choice(v, path, options):
