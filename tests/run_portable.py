@@ -8,6 +8,7 @@ A module is portable when it is ``tests/{ws,rt,config,console,policy,console_io}
 Exits 1 on any failure, including a module that fails to import.
 """
 
+import gc
 import sys
 
 try:
@@ -52,6 +53,7 @@ def main():
     total = failed = 0
     names = modules()
     for name in names:
+        gc.collect()
         try:
             __import__(name)
             mod = sys.modules[name]
