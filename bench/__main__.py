@@ -86,7 +86,8 @@ def settings(args):
     q = args.quick
     s = {
         "rounds": args.rounds or (3 if q else 5),
-        "sizes": [int(x) for x in args.sizes.split(",")] if args.sizes else ([64, 4096] if q else [64, 1024, 4096, 65536]),
+        "sizes": ([int(x) for x in args.sizes.split(",")] if args.sizes
+                  else [64, 4096] if q else [64, 1024, 4096, 65536]),
         "kinds": args.kinds.split(",") if args.kinds else (["bin"] if q else ["bin", "json"]),
         "depths": [8] if q else [1, 8],
         "procs": args.procs,

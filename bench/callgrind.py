@@ -84,8 +84,8 @@ def run(plan=PLAN, log=print, mode="parse"):
             per = (t2 - t1) / (f2 - f1)
             res[str(size)] = {"instructions_per_frame": per, "n1": f1, "n2": f2, "total_n1": t1,
                               "total_n2": t2, "top_self": _top(path)}
-            log("  callgrind %s %5d B: %.0f instructions/%s" % (mode, size, per,
-                                                               "frame" if mode == "parse" else "message"))
+            unit = "frame" if mode == "parse" else "message"
+            log("  callgrind %s %5d B: %.0f instructions/%s" % (mode, size, per, unit))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return res

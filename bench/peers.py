@@ -39,6 +39,7 @@ def not_yet():
     return {"TLS variants of nginx, HAProxy and the Python relays":
             "not measured yet: only edgegate's TLS listeners are (edgegate-tls, edgegate-tls-ssl)"}
 
+
 # edgegate runs with the "sim" board as shipped (64 KiB frames, so the 64 KiB
 # scenario passes as one frame) and no limit overridden, for every run.
 EDGEGATE_BOARD = "sim"

@@ -78,8 +78,9 @@ async def chat_client(url, i):
     """A well-behaved client of the /chat route: JSON its message policy accepts comes back as sent."""
     c = await connect(url)
     checks = []
-    for m in ({"type": "join", "room": "r%d" % i}, {"type": "say", "room": "r%d" % i, "text": "héllo, it's me %d" % i},
-              {"type": "leave", "room": "r%d" % i}):
+    room = "r%d" % i
+    for m in ({"type": "join", "room": room}, {"type": "say", "room": room, "text": "héllo, it's me %d" % i},
+              {"type": "leave", "room": room}):
         text = json.dumps(m)
         c.send_text(text)
         checks.append(await c.recv() == text)

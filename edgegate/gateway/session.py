@@ -21,7 +21,7 @@ from edgegate.policy.errors import AuthError, MessageRefused, Reject
 from edgegate.rt import aio, const, ticks_add, ticks_diff, ticks_ms
 from edgegate.ws.connection import Connection
 from edgegate.ws.errors import HandshakeError
-from edgegate.ws.events import CloseReceived, ConnectionFailed, Fragment, Ping, Pong
+from edgegate.ws.events import CloseReceived, ConnectionFailed, Fragment
 from edgegate.ws.frames import remask
 from edgegate.ws.handshake import parse_upgrade, response_101, response_error
 

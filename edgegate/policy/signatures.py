@@ -19,8 +19,9 @@ are searched always, one substring search per shared key (about 1 us per
 4 KiB each on CPython); when there are many of them (a long deny-list), short
 texts (up to ``_SMALL`` bytes) go through one compiled prefix-tree
 alternation instead where the runtime has one (``rt.literal_search``), since
-there the per-pattern call overhead, not the bytes, is the cost. Which pattern is reported first when a text holds several may
-differ between the two ways; whether one is found does not.
+there the per-pattern call overhead, not the bytes, is the cost. Which
+pattern is reported first when a text holds several may differ between the
+two ways; whether one is found does not.
 
 What it is and is not: a tripwire of literal patterns in front of a backend
 that must still use parameterised queries, output encoding and safe paths.
@@ -54,8 +55,8 @@ SETS = {
     # Path traversal and NUL-byte truncation. For routes that name files: "see ../readme" trips it.
     "path": ("../", "..\\", "/etc/passwd", "c:\\windows", "\x00"),
     # NoSQL operator injection: a query operator as a member name where a value was expected.
-    "nosql": tuple('"$%s":' % op for op in ("where", "ne", "gt", "gte", "lt", "lte", "regex", "in", "nin", "or",
-                                             "and", "expr", "function", "eq", "exists")),
+    "nosql": tuple('"$%s":' % op for op in ("where", "ne", "gt", "gte", "lt", "lte", "regex", "in", "nin",
+                                            "or", "and", "expr", "function", "eq", "exists")),
     # Prototype pollution of JavaScript backends (as member names; "constructor" as a value is fine).
     "proto": ("__proto__", '"constructor":'),
 }
@@ -276,7 +277,6 @@ class Scanner:
                     if v in t:
                         return label, p
         return None
-
 
     def find(self, text):
         """(set name or "deny", the pattern as configured) of the first match in ``text``, or None.

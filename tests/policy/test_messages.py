@@ -87,7 +87,6 @@ class RateTests(TestCase):
         self.assertEqual(verdict(a, b"x"), (1008, "rate", False))
         self.assertIsNone(verdict(b, b"x"))
 
-
     def test_a_refusal_by_bytes_spends_no_message_token(self):
         g = MessagePolicy("p", messages_per_s=1, messages_burst=2, bytes_per_s=10, bytes_burst=10).gate(T0)
         self.assertIsNone(verdict(g, b"x" * 8))
@@ -99,7 +98,6 @@ class RateTests(TestCase):
         self.assertIsNone(verdict(g, b"x"))
         # A "now" more than half the tick period after the last message reads as the past.
         self.assertIsNone(verdict(g, b"x", now=ticks_add(T0, -5)))
-
 
     def test_rate_per_principal_is_shared_by_its_connections(self):
         p = MessagePolicy("p", messages_per_s=1, messages_burst=2, rate_per="principal")

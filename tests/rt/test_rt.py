@@ -119,7 +119,6 @@ class JsonTests(TestCase):
                 with self.assertRaises(ValueError):
                     rt.json_loads(text)
 
-
     def test_json_loads_takes_whitespace_around_the_value(self):
         self.assertEqual(rt.json_loads(' \n{"k": 1}\t '), {"k": 1})
 
@@ -181,4 +180,3 @@ class ShimTests(TestCase):
             d = rt.utf8_decoder()
             self.assertEqual(d.decode(b"\xc3", False), "")
             self.assertEqual(d.decode(b"\xa9", True), "\u00e9")
-
