@@ -133,3 +133,33 @@ def test_commit_removing_a_route_closes_its_sessions_with_1001_and_spares_the_ot
         assert b.close_code == 1000
 
     asyncio.run(main())
+
+
+def test_commit_putting_a_message_policy_on_a_route_applies_to_new_sessions_only(live, backend):
+    box, line = live
+
+    async def main():
+        old = await connect(box.url + "/a")
+        assert await echoes(old, "<script>before</script>")
+        answers = await console(
+            line,
+            'set message_policies.strict {"types": ["text"], "signatures": ["xss"]}',
+            'set routes[0].messages "strict"',
+            "commit",
+            "show routes",
+        )
+        assert answers[2].startswith("committed")
+        assert "strict" in answers[3]
+        await asyncio.to_thread(box.wait_record, "config_applied")
+        # the session opened before the commit keeps the chain it started with (none)
+        assert await echoes(old, "<script>after</script>")
+        new = await connect(box.url + "/a")
+        assert await echoes(new, "plain text passes")
+        await new.send("<script>x</script>")
+        with pytest.raises(ConnectionClosed) as ei:
+            await asyncio.wait_for(new.recv(), STEP_S)
+        assert (ei.value.rcvd.code, ei.value.rcvd.reason) == (1008, "message refused: signature")
+        await old.close()
+        assert old.close_code == 1000
+
+    asyncio.run(main())
