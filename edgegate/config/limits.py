@@ -16,10 +16,13 @@ peer reads slower than the other writes), and in all
 ``assembly_pool_bytes`` bounds, for all sessions together, the fragmented
 client messages being assembled for a route's message chain (one-frame
 messages are judged in the ring; a message that would overflow the pool is
-refused with 1013, try again later). Unless a board or config sets them, a
-quarter of the budget goes to the ring pool, a sixteenth (at least one
-largest message) to the assembly pool, and ``max_conns`` takes what the rest
-allows (capped at ``max_conns_cap``).
+refused with 1013, try again later; so is one that would take one principal,
+or one address, past an eighth of the pool or one largest message, whichever
+is more; and one not finished within ``timeouts.message_ms`` closes its
+session with 1008). Unless a board or config sets them, a quarter of the
+budget goes to the ring pool, a sixteenth (at least one largest message) to
+the assembly pool when the config has message policies (none otherwise), and
+``max_conns`` takes what the rest allows (capped at ``max_conns_cap``).
 """
 
 from edgegate.rt import const
@@ -47,6 +50,7 @@ TIMEOUT_DEFAULTS = {
     "ping_interval_ms": const(20000),
     "close_ms": const(3000),
     "drain_ms": const(5000),
+    "message_ms": const(10000),  # a fragmented client message assembled for a chain must finish in this
 }
 
 FRAME_HEADER_BYTES = const(14)
@@ -67,12 +71,16 @@ def worst_case_bytes(limits):
     return limits["max_conns"] * conn_bytes(limits) + ring_pool_bytes(limits) + limits["assembly_pool_bytes"]
 
 
-def derive(limits, mem_budget_bytes):
-    """Fill in ``ring_pool_rings``, ``assembly_pool_bytes`` and ``max_conns`` where they are not set."""
+def derive(limits, mem_budget_bytes, assembles=True):
+    """Fill in ``ring_pool_rings``, ``assembly_pool_bytes`` and ``max_conns`` where they are not set.
+
+    ``assembles``: the config has message policies (else no session ever
+    assembles a message, and the assembly pool takes nothing from the budget).
+    """
     if "ring_pool_rings" not in limits:
         limits["ring_pool_rings"] = max(2, (mem_budget_bytes // 4) // limits["rx_ring_bytes"])
     if "assembly_pool_bytes" not in limits:
-        limits["assembly_pool_bytes"] = max(limits["max_message_bytes"], mem_budget_bytes // 16)
+        limits["assembly_pool_bytes"] = max(limits["max_message_bytes"], mem_budget_bytes // 16) if assembles else 0
     if "max_conns" not in limits:
         rest = mem_budget_bytes - ring_pool_bytes(limits) - limits["assembly_pool_bytes"]
         limits["max_conns"] = max(1, min(limits["max_conns_cap"], rest // conn_bytes(limits)))
@@ -82,7 +90,9 @@ def derive(limits, mem_budget_bytes):
 def check(limits, mem_budget_bytes):
     """Return (path, message) for the first inconsistent limit, or None."""
     for k, v in limits.items():
-        if k != "tls_sides" and (type(v) is not int or v <= 0):
+        if k == "tls_sides" or (k == "assembly_pool_bytes" and v == 0):  # 0: derived, nothing assembles
+            continue
+        if type(v) is not int or v <= 0:
             return ("limits." + k, "must be an integer > 0")
     if limits["max_frame_bytes"] + FRAME_HEADER_BYTES > limits["rx_ring_bytes"]:
         return (
@@ -96,7 +106,7 @@ def check(limits, mem_budget_bytes):
         return ("limits.max_request_line", "exceeds max_header_bytes=%d" % limits["max_header_bytes"])
     if limits["max_header_bytes"] + FRAME_HEADER_BYTES > limits["rx_ring_bytes"]:
         return ("limits.max_header_bytes", "exceeds rx_ring_bytes=%d" % limits["rx_ring_bytes"])
-    if limits["assembly_pool_bytes"] < limits["max_message_bytes"]:
+    if 0 < limits["assembly_pool_bytes"] < limits["max_message_bytes"]:
         return ("limits.assembly_pool_bytes", "below max_message_bytes=%d: a fragmented message that size "
                 "could never be assembled" % limits["max_message_bytes"])
     worst = worst_case_bytes(limits)

@@ -311,7 +311,7 @@ def safe_defaults(board):
     """What a box runs when no stored config is usable: no listener, no route (deny all)."""
     lim = dict(_limits.LIMIT_DEFAULTS)
     lim.update(board.get("limits", {}))
-    _limits.derive(lim, board.get("mem_budget_bytes", 64 << 20))
+    _limits.derive(lim, board.get("mem_budget_bytes", 64 << 20), False)
     tmo = dict(_limits.TIMEOUT_DEFAULTS)
     return Config(board.get("name", "?"), [], [], lim, tmo)
 
@@ -343,7 +343,7 @@ def parse(doc, board):
     lim.update(over)
     lim["tls_sides"] = (1 if any(ln.tls is not None for ln in listeners) else 0) + \
         (1 if any(r.backend_tls is not None for r in routes) else 0)
-    _limits.derive(lim, budget)
+    _limits.derive(lim, budget, bool(doc.get("message_policies")))
     bad = _limits.check(lim, budget)
     if bad is not None:
         raise ConfigError(bad[0], bad[1])

@@ -73,6 +73,7 @@ class Gateway:
         self.admission = Admission(cfg, load_keys(cfg), self._audit)
         self.messages = compile_policies(cfg)  # message policy name -> MessagePolicy, for new sessions
         self.assembling = 0  # bytes of fragmented client messages being assembled, all sessions
+        self.assembling_by = {}  # the same by principal (else address); keys leave at zero
         self.bans = self.admission.bans  # console bans and automatic ones share the fixed table
         self.listening = {}  # listener key -> server
         self.started_ms = ticks_ms()

@@ -48,7 +48,7 @@ def _flush(stream, conn):
 
 class Session:
     __slots__ = ("gw", "cfg", "messages", "rings", "tls", "identity", "accept", "admission", "expires",
-                 "_refresh_checks", "gate", "_asm", "_asm_held", "dropped",
+                 "_refresh_checks", "gate", "_asm", "_asm_held", "_asm_key", "_asm_since", "dropped",
                  "id", "client", "backend", "cconn", "bconn", "state", "route", "path", "peer",
                  "started", "client_seen", "pinged", "close_started", "frames", "bytes")
 
@@ -59,6 +59,8 @@ class Session:
         self.gate = None  # the route's message chain for this session (a MessageGate), or None
         self._asm = None  # a fragmented client message being assembled for the chain
         self._asm_held = 0  # its bytes, counted in the gateway's assembly pool
+        self._asm_key = None  # whose share of the pool they count against (principal, else address)
+        self._asm_since = 0  # ticks when its first frame came (timeouts.message_ms bounds it)
         self.dropped = 0  # client messages the chain dropped
         self.rings = gw.rings
         self.tls = getattr(stream, "secure", False)
@@ -176,7 +178,8 @@ class Session:
         lim = self.cfg.limits
         pname = route.message_policy_for(protocol)
         if pname is not None:
-            self.gate = self.messages[pname].gate(ticks_ms(), acc.principal or "addr:" + self.client.peer[0])
+            self._asm_key = acc.principal or "addr:" + self.client.peer[0]
+            self.gate = self.messages[pname].gate(ticks_ms(), self._asm_key)
         self.cconn = Connection(False, lim["rx_ring_bytes"], lim["max_frame_bytes"],
                                 lim["max_message_bytes"], assemble=False, rx=self.client.rx,
                                 defer_fail_close=True, own_rx=False,
@@ -329,23 +332,25 @@ class Session:
         """
         gate = self.gate
         payload = None
+        n = ev.pend - ev.pstart
         try:
             if ev.fin and ev.opcode != 0:
                 payload = ev.payload
                 if gate is not None:
-                    gate.admit(ev.text, payload, ticks_ms())
+                    gate.charge(n, ticks_ms())  # first: a flood of refresh messages is rate-limited too
                 if self._refresh_checks and ev.text and self._refresh(payload):
-                    return False
+                    return False  # a refresh is judged by its own rules, not the route's type or size
                 if gate is not None:
+                    gate.start(ev.text, n)
                     gate.inspect(ev.text, payload)
                 return None
             if gate is None:
                 return None
-            n = ev.pend - ev.pstart
             if ev.opcode != 0:
                 gate.start(ev.text, n)
                 self._hold(n)
                 self._asm = bytearray(ev.payload)
+                self._asm_since = ticks_ms()
             elif self._asm is not None:
                 gate.grow(len(self._asm) + n)
                 self._hold(n)
@@ -353,16 +358,25 @@ class Session:
             else:
                 return False  # the rest of a message already refused or dropped
             if ev.masked:  # binary the parser left masked (the chain does not read binary): unmask the copy
-                mv = self.client.rx.mv
-                rt.apply_mask(self._asm, bytes(mv[ev.pstart - 4:ev.pstart]), len(self._asm) - n, len(self._asm))
+                end = len(self._asm)
+                rt.apply_mask(self._asm, self._frame_key(ev), end - n, end)
             if not ev.fin:
                 return False
             payload = self._asm
             self.release_assembly()
-            gate.check(ev.text, payload, ticks_ms())
+            gate.charge(len(payload), ticks_ms())
+            gate.inspect(ev.text, payload)
             return payload
         except MessageRefused as r:
-            seen = payload if payload is not None else (self._asm or ev.payload)
+            if payload is not None and not (ev.fin and ev.opcode != 0):
+                seen = payload  # a whole assembled message (unmasked as it was collected)
+            elif payload is None and self._asm is not None:
+                seen = self._asm  # what was collected before this frame
+            else:
+                seen = ev.payload  # this frame alone
+                if ev.masked:  # audit the bytes the client meant, not their mask
+                    seen = bytearray(seen)
+                    rt.apply_mask(seen, self._frame_key(ev), 0, len(seen))
             r.nbytes = len(seen)
             r.digest = hashlib.sha256(seen).hexdigest()[:32]
             self.release_assembly()
@@ -370,19 +384,38 @@ class Session:
         except AuthError as e:
             return e
 
+    def _frame_key(self, ev):
+        """The masking key of client frame ``ev``: the 4 bytes before its payload in the ring."""
+        return bytes(self.client.rx.mv[ev.pstart - 4:ev.pstart])
+
     def _hold(self, n):
-        """Count ``n`` more assembled bytes against the gateway-wide assembly pool."""
+        """Count ``n`` more assembled bytes against the gateway-wide assembly pool and this
+        session's key's share of it (its principal, else its address): 1013 when either is full."""
         gw = self.gw
-        if gw.assembling + n > self.cfg.limits["assembly_pool_bytes"]:
+        lim = self.cfg.limits
+        pool = lim["assembly_pool_bytes"]
+        key = self._asm_key
+        mine = gw.assembling_by.get(key, 0)
+        if gw.assembling + n > pool or mine + n > max(lim["max_message_bytes"], pool // 8):
             gw.log.count("assembly_pool_full")
-            raise MessageRefused(1013, "capacity", "the assembly pool is full")
+            raise MessageRefused(1013, "capacity", "the assembly pool is full" if gw.assembling + n > pool
+                                 else "this client's share of the assembly pool is full")
         gw.assembling += n
+        gw.assembling_by[key] = mine + n
         self._asm_held += n
 
     def release_assembly(self):
         """Give the assembled bytes back to the pool (message done, refused, or session over)."""
-        self.gw.assembling -= self._asm_held
-        self._asm_held = 0
+        held = self._asm_held
+        if held:
+            gw = self.gw
+            gw.assembling -= held
+            left = gw.assembling_by.get(self._asm_key, 0) - held
+            if left > 0:
+                gw.assembling_by[self._asm_key] = left
+            else:
+                gw.assembling_by.pop(self._asm_key, None)
+            self._asm_held = 0
         self._asm = None
 
     def _refused(self, e):
@@ -474,7 +507,16 @@ class Session:
         t = self.cfg.timeouts
         if self.state == RELAY:
             quiet = ticks_diff(now, self.client_seen)
-            if self.expires is not None and ticks_diff(now, self.expires) >= 0:
+            if self._asm is not None and ticks_diff(now, self._asm_since) > t["message_ms"]:
+                # A fragmented message that does not finish holds pool bytes: slowloris by message.
+                self.release_assembly()
+                self.gw.log.count("messages_refused_slow")
+                self.gw.log.info("audit", what="message_refused", id=self.id, peer=self.peer,
+                                 principal=self.accept.principal if self.accept else None, route=self.route.path,
+                                 policy=self.gate.policy.name, rule="slow",
+                                 detail="not finished within %d ms" % t["message_ms"], code=1008)
+                self.start_close(1008, "message too slow")
+            elif self.expires is not None and ticks_diff(now, self.expires) >= 0:
                 # RFC 6455 7.4.1: 1008, the session's credential ran out.
                 self.expires = None
                 self.gw.log.count("credential_expired")

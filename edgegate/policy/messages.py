@@ -171,6 +171,12 @@ class MessageGate:
         if p.max_bytes is not None and n > p.max_bytes:
             raise MessageRefused(1009, "size", "%d bytes, over %d" % (n, p.max_bytes))
 
+    def charge(self, n, now_ms):
+        """The rate rule alone: one message of ``n`` bytes (a token refresh pays it too)."""
+        p = self.policy
+        if p.msg_rate or p.byte_rate:
+            self._take(n, now_ms)
+
     def admit(self, text, payload, now_ms):
         """Type, size and rate of one whole message: the rules that do not read it."""
         p = self.policy

@@ -11,6 +11,7 @@ of the websockets-library backend (tests/admission/backend.py):
     /app    browser route: Origin https://app.test only, chat.v1 required, JWT
     /cap    no auth, max_conns 1
     /renew  JWT; {"type": "refresh", "token": JWT} in-band extends the session
+    /renew-bin  as /renew, with a binary-only message policy (64 bytes, 2/s, burst 4)
 
 Its per-address and per-principal limits are lifted (tests of the limits run
 their own gateway).
@@ -36,7 +37,14 @@ def routes(backend_port):
         {"path": "/cap", "backend": {"url": url}, "max_conns": 1},
         {"path": "/renew", "backend": {"url": url},
          "auth": {"methods": ["jwt"], "refresh": {"field": "type", "value": "refresh", "token_field": "token"}}},
+        {"path": "/renew-bin", "backend": {"url": url}, "messages": "binary-only",
+         "auth": {"methods": ["jwt"], "refresh": {"field": "type", "value": "refresh", "token_field": "token"}}},
     ]
+
+
+# /renew-bin's messages: binary only, a few per second; a refresh (text) is still taken.
+MESSAGE_POLICIES = {"binary-only": {"types": ["binary"], "max_bytes": 64,
+                                    "rate": {"messages_per_s": 2, "messages_burst": 4}}}
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +62,8 @@ def backend():
 
 @pytest.fixture(scope="session")
 def gw(keys, backend):
-    g = procs.gateway(backend.port, routes=routes(backend.port), admission=LIFTED, extra={"auth": keys.auth()})
+    g = procs.gateway(backend.port, routes=routes(backend.port), admission=LIFTED,
+                      extra={"auth": keys.auth(), "message_policies": MESSAGE_POLICIES})
     g.url = "ws://127.0.0.1:%d" % g.port
     yield g
     g.stop()

@@ -128,3 +128,22 @@ def test_a_refresh_with_another_principals_token_closes_1008(gw, keys):
             assert (e.rcvd.code, e.rcvd.reason) == (1008, "token refresh refused")
     recs = _audit(gw, "jwt:renewer-2")
     assert recs[0]["reason"] == "token refresh refused: refresh token for another principal"
+
+
+def test_a_refresh_is_taken_on_a_binary_only_route_and_pays_only_the_rate(gw, keys):
+    """The route's type (binary) and size (64 B) rules are for its messages, not for the refresh."""
+    tok, _ = _expiring(keys, "renewer-3", ttl=60)
+    fresh, _ = _expiring(keys, "renewer-3", ttl=120)
+    with connect(gw.url + "/renew-bin", additional_headers={"Authorization": "Bearer " + tok}, proxy=None,
+                 compression=None, ping_interval=None) as ws:
+        ws.send(json.dumps({"type": "refresh", "token": fresh}))  # text, and far over 64 bytes
+        ws.send(b"\x01\x02")
+        assert ws.recv(timeout=5) == b"\x01\x02"
+        ws.send("a text message")
+        try:
+            ws.recv(timeout=5)
+            raise AssertionError("still open")
+        except ConnectionClosed as e:
+            assert e.rcvd.code == 1003
+    recs = [r for r in gw.records() if r.get("event") == "audit" and r.get("principal") == "jwt:renewer-3"]
+    assert [r["what"] for r in recs][:1] == ["refreshed"]

@@ -23,7 +23,7 @@ from edgegate.policy.errors import Reject
 from edgegate.policy.jwt import JwtKey
 from tests import procs
 
-from .conftest import routes
+from .conftest import MESSAGE_POLICIES, routes
 from .util import AUD, ISS, ws_attempt
 
 ATTEMPTS = 10000
@@ -90,7 +90,8 @@ class Flood:
 
 def test_flood_of_distinct_addresses(keys, backend):
     g = procs.gateway(backend.port, routes=routes(backend.port), admission={},
-                      limits={"admission_table_entries": TABLE}, extra={"auth": keys.auth()})
+                      limits={"admission_table_entries": TABLE},
+                      extra={"auth": keys.auth(), "message_policies": MESSAGE_POLICIES})
     try:
         url = "ws://127.0.0.1:%d" % g.port
         good = {"Authorization": "Bearer " + keys.mint("es-pem", sub="legit")}

@@ -14,7 +14,7 @@ import pytest
 
 from tests import procs
 
-from .conftest import routes
+from .conftest import MESSAGE_POLICIES, routes
 from .util import APP, node_attempts, ws_attempt
 
 WWW = 'Bearer realm="edgegate"'
@@ -106,7 +106,8 @@ TIGHT = {"upgrades_per_ip_per_s": 1, "upgrades_per_ip_burst": 3,
 
 @pytest.fixture(scope="module")
 def tight(keys, backend):
-    g = procs.gateway(backend.port, routes=routes(backend.port), admission=TIGHT, extra={"auth": keys.auth()})
+    g = procs.gateway(backend.port, routes=routes(backend.port), admission=TIGHT,
+                      extra={"auth": keys.auth(), "message_policies": MESSAGE_POLICIES})
     g.url = "ws://127.0.0.1:%d" % g.port
     yield g
     g.stop()

@@ -6,8 +6,9 @@ from edgegate.config.secrets import hash_password
 from tests.portable import TestCase
 
 # A small board: 1 MiB budget, 4 KiB frames. With these numbers the gateway
-# derives ring_pool_rings = (1 MiB / 4) // 4110 = 63, assembly_pool_bytes =
-# 1 MiB / 16 = 65536 and max_conns = (1 MiB - 63 * 4110 - 65536) // (2048 + 2 * 1024) = 176.
+# derives ring_pool_rings = (1 MiB / 4) // 4110 = 63 and max_conns =
+# (1 MiB - 63 * 4110) // (2048 + 2 * 1024) = 192; with message policies the
+# assembly pool takes 1 MiB / 16 = 65536 more, and max_conns is 176.
 BOARD = {
     "name": "testboard",
     "mem_budget_bytes": 1 << 20,
@@ -141,15 +142,15 @@ class RefusalTests(TestCase):
                 self.check(doc(limits=lim), path, msg)
 
     def test_parse_refuses_limits_over_the_memory_budget_with_the_arithmetic(self):
-        # 300 * (2048 + 2 * 1024) + 63 * 4110 + 65536 = 1553266 > 1048576
+        # 300 * (2048 + 2 * 1024) + 63 * 4110 + 0 = 1487730 > 1048576
         self.check(doc(limits={"max_conns": 300}), "limits.max_conns",
-                   "max_conns*conn_bytes+ring_pool_rings*rx_ring_bytes+assembly_pool_bytes=1553266 bytes"
+                   "max_conns*conn_bytes+ring_pool_rings*rx_ring_bytes+assembly_pool_bytes=1487730 bytes"
                    " exceeds mem_budget_bytes=1048576")
 
     def test_parse_refuses_a_ring_pool_over_the_memory_budget(self):
-        # 1 * 4096 + 256 * 4110 + 65536 = 1121792 > 1048576
+        # 1 * 4096 + 256 * 4110 + 0 = 1056256 > 1048576
         self.check(doc(limits={"max_conns": 1, "ring_pool_rings": 256}), "limits.max_conns",
-                   "max_conns*conn_bytes+ring_pool_rings*rx_ring_bytes+assembly_pool_bytes=1121792 bytes"
+                   "max_conns*conn_bytes+ring_pool_rings*rx_ring_bytes+assembly_pool_bytes=1056256 bytes"
                    " exceeds mem_budget_bytes=1048576")
 
     def test_parse_refuses_an_assembly_pool_below_one_largest_message(self):
@@ -236,6 +237,11 @@ class DefaultsTests(TestCase):
     def test_ring_pool_and_max_conns_are_derived_from_the_board_budget(self):
         lim = parse(doc(), BOARD).limits
         self.assertEqual(lim["ring_pool_rings"], 63)
+        self.assertEqual((lim["max_conns"], lim["assembly_pool_bytes"]), (192, 0))
+        self.assertTrue(limits_mod.worst_case_bytes(lim) <= BOARD["mem_budget_bytes"])
+
+    def test_message_policies_take_an_assembly_pool_from_the_budget(self):
+        lim = parse(doc(message_policies={"p": {}}), BOARD).limits
         self.assertEqual((lim["max_conns"], lim["assembly_pool_bytes"]), (176, 65536))
         self.assertTrue(limits_mod.worst_case_bytes(lim) <= BOARD["mem_budget_bytes"])
 
@@ -281,7 +287,7 @@ class SafeDefaultsTests(TestCase):
         cfg = safe_defaults(BOARD)
         self.assertEqual(cfg.board, "testboard")
         self.assertEqual(cfg.limits["max_frame_bytes"], 4096)
-        self.assertEqual(cfg.limits["max_conns"], 176)
+        self.assertEqual(cfg.limits["max_conns"], 192)
         self.assertEqual(cfg.timeouts["close_ms"], limits_mod.TIMEOUT_DEFAULTS["close_ms"])
         self.assertTrue(limits_mod.worst_case_bytes(cfg.limits) <= BOARD["mem_budget_bytes"])
 

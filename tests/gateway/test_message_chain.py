@@ -15,6 +15,7 @@ names the rule and never the content, and other sessions carry on.
 """
 
 import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -124,6 +125,9 @@ def test_binary_on_the_text_route_is_closed_1003(gw):
     m = marker()
     assert run(refused_with(gw.url + "/chat", m.encode())) == 1003
     assert not backend_saw(gw, m.encode().hex())
+    # The audit hashes what the client sent, not the masked bytes in the ring.
+    rec = [r for r in audits(gw) if r["rule"] == "type"][-1]
+    assert rec["sha256"] == hashlib.sha256(m.encode()).hexdigest()[:32]
 
 
 def test_the_negotiated_subprotocol_picks_its_own_policy(gw):
@@ -294,13 +298,16 @@ def test_fragmented_binary_is_assembled_unmasked_and_arrives_whole(gw):
     assert backend_saw(gw, b"".join(parts).hex())
 
 
-def test_fragmented_messages_share_one_bounded_assembly_pool():
-    """Two clients each half-way through a message bigger than half the pool: the second hears 1013."""
+def _two_half_messages(limits, timeouts=None):
+    """Clients a and b (one address) each start a 40 000-byte fragmented message; a then finishes.
+
+    Returns (b's close code and reason, the length a's message came back with, the audit details).
+    """
     port = procs.free_port()
     rec = procs.Proc([procs.PY, "-m", "tests.gateway.recorder", str(port)], port)
     routes = [{"path": "/", "backend": {"url": "ws://127.0.0.1:%d/" % port}, "messages": "open"}]
     with rec, procs.gateway(port, routes=routes, extra={"message_policies": {"open": {}}},
-                            limits={"max_message_bytes": 65536, "assembly_pool_bytes": 65536}) as g:
+                            limits=limits, timeouts=timeouts) as g:
         async def main():
             a_r, a_w = await wire.upgrade(g.port)
             b_r, b_w = await wire.upgrade(g.port)
@@ -316,4 +323,42 @@ def test_fragmented_messages_share_one_bounded_assembly_pool():
             for w in (a_w, b_w):
                 w.close()
             return b_code, b_reason, len(echoed)
-        assert run(main()) == (1013, "try again later", 40010)
+        got = run(main())
+        details = [r["detail"] for r in g.records() if r.get("event") == "audit" and r.get("rule") == "capacity"]
+    return got, details
+
+
+def test_fragmented_messages_share_one_bounded_assembly_pool():
+    """Two clients each half-way through a message bigger than half the pool: the second hears 1013."""
+    got, details = _two_half_messages({"max_message_bytes": 65536, "assembly_pool_bytes": 65536})
+    assert got == (1013, "try again later", 40010)
+    assert details == ["the assembly pool is full"]
+
+
+def test_one_address_gets_an_eighth_of_the_assembly_pool():
+    """A pool of 8 largest messages with room left: one address still holds at most one of them."""
+    got, details = _two_half_messages({"max_message_bytes": 65536, "assembly_pool_bytes": 8 * 65536})
+    assert got == (1013, "try again later", 40010)
+    assert details == ["this client's share of the assembly pool is full"]
+
+
+def test_a_fragmented_message_that_does_not_finish_in_time_is_closed_1008(gw):
+    port = procs.free_port()
+    rec = procs.Proc([procs.PY, "-m", "tests.gateway.recorder", str(port)], port)
+    routes = [{"path": "/", "backend": {"url": "ws://127.0.0.1:%d/" % port}, "messages": "open"}]
+    with rec, procs.gateway(port, routes=routes, extra={"message_policies": {"open": {}}},
+                            timeouts={"message_ms": 300}) as g:
+        async def main():
+            r, w = await wire.upgrade(g.port)
+            w.write(wire.frame(0x1, b"slow", fin=False))
+            await w.drain()
+            t0 = time.monotonic()
+            for _ in range(3):  # pings keep the session from idling, not the message from expiring
+                await asyncio.sleep(0.1)
+                w.write(wire.frame(0x9, b"p"))
+            code, reason, _ = await wire.read_close(r)
+            w.close()
+            return code, reason, time.monotonic() - t0
+        code, reason, took = run(main())
+    assert (code, reason) == (1008, "message too slow")
+    assert took < 2.0
