@@ -342,7 +342,7 @@ def test_one_address_gets_an_eighth_of_the_assembly_pool():
     assert details == ["this client's share of the assembly pool is full"]
 
 
-def test_a_fragmented_message_that_does_not_finish_in_time_is_closed_1008(gw):
+def test_a_fragmented_message_that_does_not_finish_in_time_is_closed_1008():
     port = procs.free_port()
     rec = procs.Proc([procs.PY, "-m", "tests.gateway.recorder", str(port)], port)
     routes = [{"path": "/", "backend": {"url": "ws://127.0.0.1:%d/" % port}, "messages": "open"}]
