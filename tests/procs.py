@@ -49,7 +49,11 @@ class Proc:
         self.p = subprocess.Popen(argv, cwd=ROOT, stdout=self._logf, stderr=subprocess.STDOUT, env=e)
         self.port = port
         if port is not None:
-            wait_port(port, proc=self.p)
+            try:
+                wait_port(port, proc=self.p)
+            except Exception:
+                self.stop()  # a process that never listened is not left behind
+                raise
 
     def output(self):
         with open(self.log) as f:
