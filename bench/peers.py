@@ -14,11 +14,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from tests.procs import free_port, wait_port as _wait_port
 
 from . import procfs
 
@@ -45,23 +46,9 @@ def not_yet():
 EDGEGATE_BOARD = "sim"
 
 
-def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, timeout=20.0, host="127.0.0.1"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("%s exited with %s before listening on %d" % (proc.args[0], proc.returncode, port))
-        try:
-            with socket.create_connection((host, port), 0.2):
-                return
-        except OSError:
-            time.sleep(0.03)
-    raise TimeoutError("nothing listening on %s:%d after %.0fs" % (host, port, timeout))
+def wait_port(port, proc, timeout=20.0):
+    """Wait for a peer to listen (peers such as nginx may take longer than a test's 10 s)."""
+    _wait_port(port, timeout=timeout, proc=proc)
 
 
 def spawn(argv, log, env=None, stdout=None):
