@@ -1,4 +1,5 @@
-"""Token buckets in integer micro-tokens, and fixed-size tables of them and of live counts.
+"""Token buckets in integer micro-tokens, and fixed-size tables: LRU (``LruTable``, shared with the
+message chain's per-principal buckets), of buckets, and of live counts.
 
 A bucket refills ``tokens`` every ``per_s`` seconds up to ``burst`` (so 10 per
 60 s works without floats, which are heap objects on MicroPython). The bucket
@@ -19,6 +20,43 @@ else:
 _UNIT = 1000000  # micro-tokens per token
 
 
+class LruTable:
+    """At most ``max_entries`` keys: a key moves to the back on each use, and a new key
+    when the table is full evicts the one at the front (the least recently used)."""
+
+    __slots__ = ("_d", "max_entries", "evictions")
+
+    def __init__(self, max_entries):
+        self._d = _ordered()
+        self.max_entries = max_entries
+        self.evictions = 0
+
+    def __len__(self):
+        return len(self._d)
+
+    def get(self, key):
+        """The value of ``key`` (or None), without counting it as a use."""
+        return self._d.get(key)
+
+    def use(self, key):
+        """The value of ``key``, now the most recently used; None when absent."""
+        v = self._d.pop(key, None)
+        if v is not None:
+            self._d[key] = v
+        return v
+
+    def add(self, key, value):
+        """Insert ``key`` (absent) as the most recently used; return ``value``."""
+        d = self._d
+        if len(d) >= self.max_entries:
+            for k in d:
+                del d[k]
+                self.evictions += 1
+                break
+        d[key] = value
+        return value
+
+
 class BucketTable:
     def __init__(self, tokens, per_s, burst, max_entries):
         if tokens <= 0 or per_s <= 0 or burst <= 0 or max_entries <= 0:
@@ -26,27 +64,24 @@ class BucketTable:
         self.refill_per_ms = max(1, tokens * (_UNIT // 1000) // per_s)
         self.cap = burst * _UNIT
         self.max_entries = max_entries
-        self._b = _ordered()  # key -> [micro-tokens, last ms], least recently used first
-        self.evictions = 0
+        self._b = LruTable(max_entries)  # key -> [micro-tokens, last ms]
+
+    @property
+    def evictions(self):
+        return self._b.evictions
 
     def __len__(self):
         return len(self._b)
 
     def take(self, key, now_ms):
         """True if ``key`` may act now (one token is charged); False when over its rate."""
-        b = self._b.pop(key, None)
+        b = self._b.use(key)
         if b is None:
-            if len(self._b) >= self.max_entries:
-                for k in self._b:  # the least recently used
-                    del self._b[k]
-                    self.evictions += 1
-                    break
-            b = [self.cap, now_ms]
+            b = self._b.add(key, [self.cap, now_ms])
         else:
             dt = max(0, ticks_diff(now_ms, b[1]))
             b[0] = min(self.cap, b[0] + dt * self.refill_per_ms)
             b[1] = now_ms
-        self._b[key] = b
         if b[0] < _UNIT:
             return False
         b[0] -= _UNIT

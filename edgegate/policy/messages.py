@@ -26,17 +26,13 @@ a 64 B JSON message about 4 us, 4 KiB about 14 us, 4 KiB of prose (spaces,
 dots, apostrophes: more pattern groups to search) about 50 us.
 """
 
-from edgegate.rt import IS_MICROPYTHON, json_loads_strict, ticks_diff
+from edgegate.rt import json_loads_strict, ticks_diff
 
+from .buckets import LruTable
 from .errors import MessageRefused
 from .signatures import Scanner, json_unescaped
 
 _US = 1000000  # bucket tokens are micro-units, so rates stay integers
-
-if IS_MICROPYTHON:  # pragma: no cover - MicroPython dicts do not keep insertion order
-    from collections import OrderedDict as _ordered
-else:
-    _ordered = dict
 
 
 class MessagePolicy:
@@ -58,8 +54,8 @@ class MessagePolicy:
         # rate_per principal: every connection of a principal (of an address, on an open
         # route) draws on one pair of buckets, in a table of at most table_entries keys
         # that evicts the least recently used (a new key starts with a full burst).
-        self.shared = _ordered() if rate_per == "principal" and (messages_per_s or bytes_per_s) else None
-        self.table_entries = table_entries
+        shared = rate_per == "principal" and (messages_per_s or bytes_per_s)
+        self.shared = LruTable(table_entries) if shared else None
         self.rate_scope = " per principal" if self.shared is not None else ""
         self.json = json
         self.max_depth = max_depth
@@ -79,16 +75,8 @@ class MessagePolicy:
 
     def shared_state(self, key, now_ms):
         """The buckets of ``key`` in the shared table (created full; least recently used evicted)."""
-        t = self.shared
-        st = t.pop(key, None)
-        if st is None:
-            if len(t) >= self.table_entries:
-                for k in t:
-                    del t[k]
-                    break
-            st = self.fresh_state(now_ms)
-        t[key] = st
-        return st
+        st = self.shared.use(key)
+        return st if st is not None else self.shared.add(key, self.fresh_state(now_ms))
 
     def needs_binary_content(self):
         """True when binary payloads must be unmasked for the chain (else they stay masked in the ring)."""
