@@ -167,12 +167,8 @@ class MessageGate:
 
     def admit(self, text, payload, now_ms):
         """Type, size and rate of one whole message: the rules that do not read it."""
-        p = self.policy
-        n = len(payload)
-        if not (p.text if text else p.binary) or (p.max_bytes is not None and n > p.max_bytes):
-            self.start(text, n)  # raises the refusal
-        if p.msg_rate or p.byte_rate:
-            self._take(n, now_ms)
+        self.start(text, len(payload))
+        self.charge(len(payload), now_ms)
 
     def check(self, text, payload, now_ms):
         """Judge one whole message (``payload``: bytes-like, unmasked). None: forward it."""
