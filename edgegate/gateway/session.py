@@ -35,7 +35,16 @@ DONE = const(4)
 STATE_NAMES = ("handshake", "connecting", "relay", "closing", "done")
 
 _LINGER_MS = const(1000)
+# The close reason a client hears for a refused message, by rule ("message refused: <rule>" otherwise).
+_CLOSE_REASONS = {"rate": "rate limit", "capacity": "try again later", "slow": "message too slow"}
 _PING_PAYLOAD = b"edgegate"
+
+
+def _measured(refusal, payload):
+    """``refusal`` with what its audit record says of the message: its size and a SHA-256 prefix."""
+    refusal.nbytes = len(payload)
+    refusal.digest = hashlib.sha256(payload).hexdigest()[:32]
+    return refusal
 
 
 def _flush(stream, conn):
@@ -377,10 +386,8 @@ class Session:
                 if ev.masked:  # audit the bytes the client meant, not their mask
                     seen = bytearray(seen)
                     rt.apply_mask(seen, self._frame_key(ev), 0, len(seen))
-            r.nbytes = len(seen)
-            r.digest = hashlib.sha256(seen).hexdigest()[:32]
             self.release_assembly()
-            return r
+            return _measured(r, seen)
         except AuthError as e:
             return e
 
@@ -434,8 +441,7 @@ class Session:
         if e.drop:
             self.dropped += 1
             return
-        self.start_close(e.code, {"rate": "rate limit", "capacity": "try again later"}.get(
-            e.rule, "message refused: " + e.rule))
+        self.start_close(e.code, _CLOSE_REASONS.get(e.rule, "message refused: " + e.rule))
 
     def _refresh(self, payload):
         """True when ``payload`` was the route's refresh message (consumed, session extended).
@@ -509,13 +515,9 @@ class Session:
             quiet = ticks_diff(now, self.client_seen)
             if self._asm is not None and ticks_diff(now, self._asm_since) > t["message_ms"]:
                 # A fragmented message that does not finish holds pool bytes: slowloris by message.
+                r = _measured(MessageRefused(1008, "slow", "not finished within %d ms" % t["message_ms"]), self._asm)
                 self.release_assembly()
-                self.gw.log.count("messages_refused_slow")
-                self.gw.log.info("audit", what="message_refused", id=self.id, peer=self.peer,
-                                 principal=self.accept.principal if self.accept else None, route=self.route.path,
-                                 policy=self.gate.policy.name, rule="slow",
-                                 detail="not finished within %d ms" % t["message_ms"], code=1008)
-                self.start_close(1008, "message too slow")
+                self._refused(r)
             elif self.expires is not None and ticks_diff(now, self.expires) >= 0:
                 # RFC 6455 7.4.1: 1008, the session's credential ran out.
                 self.expires = None
