@@ -18,6 +18,8 @@ import pytest
 
 from tests import procs
 
+from . import tlsutil
+
 
 class Certs:
     def __init__(self, d):
@@ -100,3 +102,16 @@ def echo_backend():
     """edgegate's own echo backend (1 MiB messages), shared by a module's tests."""
     with procs.echo() as be:
         yield be
+
+
+@pytest.fixture(scope="module", params=tlsutil.BACKENDS)
+def gw(request, certs, echo_backend):
+    """A gateway with one TLS listener (the dev certificate), once per engine, in front of the echo.
+
+    Modules that need other listener settings define their own ``gw``.
+    """
+    port = procs.free_port()
+    with procs.gateway_listen([tlsutil.tls_listener(port, certs, request.param)],
+                              tlsutil.route_to(echo_backend.port)) as g:
+        g.backend = request.param
+        yield g

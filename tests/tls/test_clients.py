@@ -27,15 +27,6 @@ NODE_DIR = os.path.join(procs.ROOT, "tests", "node")
 AEAD = re.compile(r"(GCM|CHACHA20)")
 
 
-@pytest.fixture(scope="module", params=tlsutil.BACKENDS)
-def gw(request, certs, echo_backend):
-    port = procs.free_port()
-    with procs.gateway_listen([tlsutil.tls_listener(port, certs, request.param)],
-                              tlsutil.route_to(echo_backend.port)) as g:
-        g.backend = request.param
-        yield g
-
-
 def test_stdlib_ssl_client_upgrades_and_gets_a_frame_echoed(gw, certs):
     facts = tlsutil.upgrade_and_echo(gw.port, tlsutil.client_ctx(certs["ca.pem"]), payload=b"\x00\x01raw tls")
     assert facts["status"] == "101", facts

@@ -27,15 +27,6 @@ from tests.gateway import wire
 from . import tlsutil
 
 
-@pytest.fixture(scope="module", params=tlsutil.BACKENDS)
-def gw(request, certs, echo_backend):
-    port = procs.free_port()
-    with procs.gateway_listen([tlsutil.tls_listener(port, certs, request.param)],
-                              tlsutil.route_to(echo_backend.port)) as g:
-        g.backend = request.param
-        yield g
-
-
 @pytest.mark.parametrize("maximum", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1], ids=["tls1.0", "tls1.1"])
 def test_tls10_and_tls11_clients_are_refused(gw, certs, maximum):
     why = tlsutil.can_offer(maximum)
