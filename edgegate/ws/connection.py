@@ -65,7 +65,7 @@ class Connection:
 
     __slots__ = ("is_client", "rx", "parser", "max_message_bytes", "assemble", "rand_bytes",
                  "defer_fail_close", "_events", "_out", "close_sent", "close_rcvd", "failure", "eof",
-                 "_discard", "_eof_queued", "_msg_op", "_msg_bytes", "_fed", "_utf8", "_parts")
+                 "_discard", "_eof_queued", "_msg_op", "_msg_bytes", "_fed", "_utf8", "_parts", "_pong_at")
 
     def __init__(self, is_client, rx_bytes, max_frame_bytes, max_message_bytes,
                  assemble=True, rand_bytes=None, rx=None, defer_fail_close=False, own_rx=True, raw_binary=False):
@@ -91,6 +91,7 @@ class Connection:
         self.defer_fail_close = defer_fail_close
         self._events = []
         self._out = []
+        self._pong_at = -1  # where in _out the unsent pong is (at most one is ever pending)
         self.close_sent = False
         self.close_rcvd = 0  # the code received, 0 until then
         self.failure = None
@@ -225,7 +226,14 @@ class Connection:
             elif op == OP_PING:
                 data = bytes(payload)
                 if not self.close_sent:
-                    self._out.append(self._frame(OP_PONG, data, True))
+                    # RFC 6455 5.5.3: a pong may answer only the most recent ping, so
+                    # a ping flood costs one pending pong, not one per ping.
+                    pong = self._frame(OP_PONG, data, True)
+                    if self._pong_at >= 0:
+                        self._out[self._pong_at] = pong
+                    else:
+                        self._pong_at = len(self._out)
+                        self._out.append(pong)
                 self._events.append(Ping(data))
             else:
                 self._events.append(Pong(bytes(payload)))
@@ -329,6 +337,7 @@ class Connection:
         the connection failed (RFC 6455 7.1.1); a client waits for the server.
         """
         out = self._out
+        self._pong_at = -1
         if out:
             self._out = []
         else:

@@ -372,10 +372,34 @@ class PingPongTests(_ConnCase):
         self.assertReceives(client, s2c(OP_PING, b"Hello"), [Ping(b"Hello")],
                             [c2s(OP_PONG, b"Hello", True, CLIENT_KEY)])
 
-    def test_server_answers_each_ping_in_order(self):
+    def test_server_answers_only_the_latest_of_pings_whose_pongs_are_not_yet_sent(self):
+        # RFC 6455 5.5.3: a pong may answer only the most recent ping.
         data = c2s(OP_PING, b"1") + c2s(OP_PING, b"") + c2s(OP_PING, b"3" * 125)
         self.assertReceives(server, data, [Ping(b"1"), Ping(b""), Ping(b"3" * 125)],
-                            [s2c(OP_PONG, b"1"), s2c(OP_PONG, b""), s2c(OP_PONG, b"3" * 125)])
+                            [s2c(OP_PONG, b"3" * 125)])
+
+    def test_server_answers_each_ping_whose_predecessor_pong_was_taken(self):
+        conn = server()
+        sent = []
+        for p in (b"1", b"", b"3" * 125):
+            self.assertEqual(feed(conn, (c2s(OP_PING, p),)), [Ping(p)])
+            sent.extend(conn.data_to_send())
+        self.assertEqual(sent, [s2c(OP_PONG, b"1"), s2c(OP_PONG, b""), s2c(OP_PONG, b"3" * 125)])
+
+    def test_a_hundred_thousand_unanswered_pings_leave_one_pong_pending(self):
+        conn = server()
+        burst = c2s(OP_PING, b"p" * 125) * 400
+        for i in range(250):
+            conn.receive_data(burst)
+            conn.events()
+        self.assertEqual(conn.data_to_send(), [s2c(OP_PONG, b"p" * 125)])
+
+    def test_a_pong_keeps_its_place_before_frames_queued_after_it(self):
+        conn = server()
+        feed(conn, (c2s(OP_PING, b"a"),))
+        conn.send_text("after")
+        feed(conn, (c2s(OP_PING, b"b"),))
+        self.assertEqual(conn.data_to_send(), [s2c(OP_PONG, b"b"), s2c(OP_TEXT, b"after")])
 
     def test_server_reports_pong(self):
         self.assertReceives(server, c2s(OP_PONG, b"beat"), [Pong(b"beat")])
