@@ -316,17 +316,59 @@ def safe_defaults(board):
     return Config(board.get("name", "?"), [], [], lim, tmo)
 
 
-def parse(doc, board):
+def _json_kind(v):
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, str):
+        return "a string"
+    if v is None or isinstance(v, bool):
+        return {None: "null", True: "true", False: "false"}[v]
+    return "a number"
+
+
+def _bare(host):
+    h = host.lower()
+    return h[1:-1] if h[:1] == "[" and h[-1:] == "]" else h
+
+
+def _same_address(a, b):
+    """Whether two listen hosts take the same address (literals only; names are resolved by the I/O side)."""
+    a, b = _bare(a), _bare(b)
+    if a == b:
+        return True
+    for wild, other in ((a, b), (b, a)):
+        if wild == "0.0.0.0" and len(other.split(".")) == 4 and all(p.isdigit() for p in other.split(".")):
+            return True
+        if wild == "::" and ":" in other:
+            return True
+    return False
+
+
+def _one_listener_per_address(listeners):
+    for j, b in enumerate(listeners):
+        for i in range(j):
+            a = listeners[i]
+            if a.port and a.port == b.port and _same_address(a.host, b.host):
+                raise ConfigError("listen[%d]" % j, "%s:%d takes the address of listen[%d] (%s:%d): one listener"
+                                  " per address and port" % (b.host, b.port, i, a.host, a.port))
+
+
+def parse(doc, board, name="document"):
     """Validate ``doc`` (a dict) for ``board`` (a profile dict) and return a Config.
+
+    ``name`` is what an error calls the document itself (a file name, say).
 
     Raises:
         ConfigError: naming the first invalid field.
     """
+    if not isinstance(doc, dict):
+        raise ConfigError(name, "must be a JSON object, not %s" % _json_kind(doc))
     _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console", "auth", "admission", "message_policies"))
     ls = doc.get("listen")
     if not isinstance(ls, list) or not ls:
         raise ConfigError("listen", "must be a non-empty list")
     listeners = [_listener(v, "listen[%d]" % i) for i, v in enumerate(ls)]
+    _one_listener_per_address(listeners)
     rs = doc.get("routes", [])
     if not isinstance(rs, list):
         raise ConfigError("routes", "must be a list")

@@ -15,6 +15,8 @@ sha256}] (hashes only: a key is never stored), and ``admission`` (rates, caps,
 bans). Key files are read by the I/O layer.
 """
 
+from edgegate.rt import json_dumps
+
 from .model import ConfigError, _expect_dict, _int, _str
 
 METHODS = ("jwt", "api_key", "client_cert")
@@ -84,9 +86,70 @@ def _strlist(v, path):
     return v
 
 
+_SCHEME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789+.-"
+_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-._~"
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+_ORIGIN_FORM = "a browser sends scheme://host[:port], lowercase, with no default port and no path"
+
+
+def _serialised(origin):
+    """What a browser would send for ``origin`` (RFC 6454 section 6.2), or raise ValueError saying why not."""
+    for c in origin:
+        if ord(c) <= 32 or ord(c) >= 127:
+            raise ValueError("a space, control or non-ASCII character (a browser sends an international"
+                             " name in its xn-- form)")
+    if "*" in origin:
+        raise ValueError('"*" is a wildcard only alone (any origin)')
+    i = origin.find("://")
+    if i <= 0:
+        raise ValueError("no scheme: " + _ORIGIN_FORM)
+    scheme = origin[:i].lower()
+    if scheme[0] not in "abcdefghijklmnopqrstuvwxyz" or any(c not in _SCHEME_CHARS for c in scheme):
+        raise ValueError("not a scheme: " + _ORIGIN_FORM)
+    rest = origin[i + 3:]
+    for sep in "/?#":
+        j = rest.find(sep)
+        if j >= 0:
+            rest = rest[:j]
+    rest = rest[rest.rfind("@") + 1:].lower()  # userinfo is never part of an origin
+    if rest.startswith("["):
+        j = rest.find("]")
+        host, port = rest[:j + 1], rest[j + 1:]
+        ok = j > 1 and all(c in "0123456789abcdef:." for c in host[1:-1])
+    else:
+        j = rest.rfind(":")
+        host, port = (rest, "") if j < 0 else (rest[:j], rest[j:])
+        ok = bool(host) and all(c in _HOST_CHARS for c in host)
+    if not ok:
+        raise ValueError("no host: " + _ORIGIN_FORM)
+    if port:
+        digits = port[1:]
+        if not digits or any(c not in "0123456789" for c in digits) or not 0 < int(digits) < 65536:
+            raise ValueError("not a port from 1 to 65535")
+        digits = str(int(digits))
+        port = "" if _DEFAULT_PORTS.get(scheme) == digits else ":" + digits
+    return scheme + "://" + host + port
+
+
+def _origins(v, path):
+    """routes[i].origins: "*", "null" or serialised origins; anything else could never match."""
+    origins = _strlist(v, path)
+    for i, o in enumerate(origins):
+        if o in ("*", "null"):
+            continue
+        try:
+            s = _serialised(o)
+        except ValueError as e:
+            raise ConfigError("%s[%d]" % (path, i), "%s never matches: %s" % (json_dumps(o), e)) from None
+        if s != o:
+            raise ConfigError("%s[%d]" % (path, i), "%s never matches: %s; write %s"
+                              % (json_dumps(o), _ORIGIN_FORM, json_dumps(s)))
+    return origins
+
+
 def route_policy(v, path, max_conns):
     """The policy fields of routes[i] (``v`` is the whole route object)."""
-    origins = _strlist(v["origins"], path + ".origins") if "origins" in v else []
+    origins = _origins(v["origins"], path + ".origins") if "origins" in v else []
     allow_missing = _bool(v.get("allow_missing_origin", True), path + ".allow_missing_origin")
     subs = _strlist(v["subprotocols"], path + ".subprotocols") if "subprotocols" in v else None
     require = _bool(v.get("require_subprotocol", False), path + ".require_subprotocol")

@@ -12,6 +12,8 @@ from .policy import ADMISSION_DEFAULTS, JWT_ALGS, METHODS
 
 _NONEMPTY = {"type": "string", "minLength": 1}
 _STRINGS = {"type": "array", "items": _NONEMPTY}
+# A serialised origin (RFC 6454), "*" or "null"; the model also refuses a scheme's default port.
+_ORIGIN = "^(\\*|null|[a-z][a-z0-9+.-]*://(\\[[0-9a-f:.]+\\]|[a-z0-9._~-]+)(:[1-9][0-9]{0,4})?)$"
 
 
 def _ints(names, lo, hi):
@@ -119,7 +121,7 @@ def schema():
                                         "properties": {"ca": _NONEMPTY, "server_name": _NONEMPTY}},
                             },
                         },
-                        "origins": _STRINGS,
+                        "origins": {"type": "array", "items": {"type": "string", "pattern": _ORIGIN}},
                         "allow_missing_origin": {"type": "boolean", "default": True},
                         "subprotocols": _STRINGS,
                         "require_subprotocol": {"type": "boolean", "default": False},

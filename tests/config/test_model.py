@@ -39,9 +39,9 @@ class RefusalTests(TestCase):
         self.assertEqual(str(cm.exception), "%s: %s" % (path, msg))
 
     def test_parse_refuses_a_document_that_is_not_an_object(self):
-        for d in ([], "x", None, 3):
+        for d, kind in (([], "an array"), ("x", "a string"), (None, "null"), (3, "a number")):
             with self.subTest(doc=d):
-                self.check(d, "", "must be an object")
+                self.check(d, "document", "must be a JSON object, not " + kind)
 
     def test_parse_refuses_unknown_keys_naming_them(self):
         for d, path in (

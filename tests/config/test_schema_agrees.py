@@ -82,6 +82,13 @@ AGREED = [
      with_(message_policies={"p": {"shape": {"additionalProperties": {"type": "string"}}}}), False),
     ("message rate on_exceed ignore", with_(message_policies={"p": {"rate": {"on_exceed": "ignore"}}}), False),
     ("blank deny pattern", with_(message_policies={"p": {"deny": ["  "]}}), False),
+    ("origins: any, null and serialised ones",
+     with_(routes=[dict(R, origins=["*", "null", "https://app.example", "http://[::1]:8080", "app://x"])]), True),
+    ("origin with a trailing slash", with_(routes=[dict(R, origins=["https://app.example/"])]), False),
+    ("origin in capitals", with_(routes=[dict(R, origins=["HTTPS://APP.EXAMPLE"])]), False),
+    ("origin without a scheme", with_(routes=[dict(R, origins=["app.example"])]), False),
+    ("origin with userinfo", with_(routes=[dict(R, origins=["https://u@app.example"])]), False),
+    ("origin with a wildcard label", with_(routes=[dict(R, origins=["https://*.app.example"])]), False),
 ]
 
 # Documents the schema accepts and model.parse refuses: rules JSON Schema cannot state.
@@ -97,6 +104,9 @@ SCHEMA_LOOSER = [
     ("message burst without its rate", with_(message_policies={"p": {"rate": {"messages_burst": 5}}})),
     ("scan_binary with nothing to scan for", with_(message_policies={"p": {"scan_binary": True}})),
     ("byte burst below the largest message", with_(message_policies={"p": {"rate": {"bytes_per_s": 100}}})),
+    ("origin with its scheme's default port", with_(routes=[dict(R, origins=["https://app.example:443"])])),
+    ("origin with port 99999", with_(routes=[dict(R, origins=["https://app.example:99999"])])),
+    ("two listeners on one address", with_(listen=L + [{"host": "0.0.0.0", "port": 8080, "plaintext": True}])),
 ]
 
 # Documents model.parse accepts and the schema refuses: a disagreement to fix in the model.
