@@ -5,7 +5,10 @@ or raises ``AuthError``. A key is a ``JwtKey`` (kid, alg, material): HS256/384/5
 use a secret (bytes) through ``rt.hmac_digest``; RS256/ES256 use a public key
 object through ``rt.verify_signature`` (python-mbedtls; absent on MicroPython,
 where such keys refuse every token). ``alg: none`` and any alg other than the
-selected key's are refused. Error messages never include the token.
+selected key's are refused. The NumericDate claims exp, nbf and iat, when
+present, must be numbers (not bools) from 0 to ``MAX_DATE_S``: NaN, infinities
+and huge integers are refused rather than scheduled. Error messages never
+include the token.
 """
 
 import binascii
@@ -18,6 +21,9 @@ HMAC_ALGS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 PK_ALGS = ("RS256", "ES256")
 ALGS = tuple(HMAC_ALGS) + PK_ALGS
 MAX_TOKEN_BYTES = 8192
+# exp, nbf and iat above this (9999-12-31T23:59:59Z) are refused: a session's
+# expiry must stay a number the clock arithmetic can hold.
+MAX_DATE_S = 253402300799
 
 
 class JwtKey:
@@ -67,6 +73,24 @@ def _pick_key(header, keys):
     return same[0]
 
 
+def _date(claims, name):
+    """A NumericDate claim (or None when absent): a finite number of seconds from 0 to MAX_DATE_S.
+
+    Raises:
+        AuthError: a bool, a non-number, NaN, an infinity or a value out of range.
+    """
+    v = claims.get(name)
+    if v is None:
+        return None
+    # bool is an int on CPython (not on MicroPython): refused on both.
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise AuthError("%s is not a number" % name)
+    # NaN fails every comparison; inf and 10**400 fail the upper bound.
+    if not (0 <= v <= MAX_DATE_S):
+        raise AuthError("%s out of range" % name)
+    return v
+
+
 def verify(token, keys, now_s, issuer=None, audience=None, leeway_s=0):
     """Claims of a valid token; raises AuthError (expired, not yet valid, wrong iss/aud, bad signature...)."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES:
@@ -96,18 +120,13 @@ def verify(token, keys, now_s, issuer=None, audience=None, leeway_s=0):
     if not ok:
         raise AuthError("bad signature")
     claims = _json(parts[1], "payload")
-    exp = claims.get("exp")
-    if exp is not None:
-        if not isinstance(exp, (int, float)):
-            raise AuthError("exp is not a number")
-        if now_s >= exp + leeway_s:
-            raise AuthError("expired")
-    nbf = claims.get("nbf")
-    if nbf is not None:
-        if not isinstance(nbf, (int, float)):
-            raise AuthError("nbf is not a number")
-        if now_s + leeway_s < nbf:
-            raise AuthError("not yet valid")
+    exp = _date(claims, "exp")
+    nbf = _date(claims, "nbf")
+    _date(claims, "iat")
+    if exp is not None and now_s >= exp + leeway_s:
+        raise AuthError("expired")
+    if nbf is not None and now_s + leeway_s < nbf:
+        raise AuthError("not yet valid")
     if issuer is not None and claims.get("iss") != issuer:
         raise AuthError("wrong issuer")
     if audience is not None:

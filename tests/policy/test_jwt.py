@@ -283,3 +283,90 @@ class MalformedTests(Refusals):
             with self.subTest(s=bad):
                 with self.assertRaises(ValueError):
                     jwt.b64url_decode(bad)
+
+
+def _signed(payload, key=T.S1):
+    """An HS256 token for kid k1 whose payload is exactly ``payload`` (JSON text as the issuer wrote it)."""
+    import binascii
+
+    si = _b64('{"alg":"HS256","kid":"k1"}') + "." + _b64(payload)
+    mac = rt.hmac_digest("sha256", key, si.encode())
+    sig = binascii.b2a_base64(mac).decode().strip().replace("+", "-").replace("/", "_").rstrip("=")
+    return si + "." + sig
+
+
+def _claims(**numbers):
+    """The VALID token's claims as JSON text, with ``numbers`` written in verbatim (``exp="1e999"``)."""
+    c = {"exp": str(T.NOW + 600), "nbf": str(T.NOW - 60), "iat": str(T.NOW - 60)}
+    c.update(numbers)
+    return ('{"sub":"alice","iss":"https://id.test","aud":"edge","iat":%s,"nbf":%s,"exp":%s}'
+            % (c["iat"], c["nbf"], c["exp"]))
+
+
+class NumericClaimTests(Refusals):
+    """exp, nbf and iat are NumericDates (RFC 7519 section 2): finite numbers a clock can reach.
+
+    A signed token with an exp of 1e999 (inf), NaN or 10**400 must not be
+    accepted: its expiry cannot be scheduled. MicroPython's JSON parser has no
+    NaN or Infinity (the payload is not JSON there); 1e999 is inf on both.
+    """
+
+    def test_the_helper_signs_a_token_that_verifies(self):
+        self.assertEqual(verify(_signed(_claims()), KEYS, T.NOW, ISS, AUD)["sub"], "alice")
+
+    def test_a_non_finite_exp_is_refused(self):
+        for text in ("1e999", "-1e999", "1E400", "-0.0e999"):
+            with self.subTest(exp=text):
+                if text == "-0.0e999":
+                    # -0.0: finite, and long expired
+                    self.refused(_signed(_claims(exp=text)), "expired")
+                else:
+                    self.refused(_signed(_claims(exp=text)), "exp out of range")
+
+    def test_nan_and_infinity_literals_are_refused_on_either_runtime(self):
+        for text in ("NaN", "Infinity", "-Infinity"):
+            with self.subTest(exp=text):
+                tok = _signed(_claims(exp=text))
+                with self.assertRaises(AuthError) as cm:
+                    verify(tok, KEYS, T.NOW, ISS, AUD)
+                self.assertTrue(str(cm.exception) in ("exp out of range", "payload is not base64url JSON"),
+                                str(cm.exception))
+
+    def test_a_huge_integer_exp_is_refused(self):
+        for text in ("1" + "0" * 400, "253402300800", "18446744073709551616"):
+            with self.subTest(exp=text[:24]):
+                self.refused(_signed(_claims(exp=text)), "exp out of range")
+
+    def test_the_last_second_of_year_9999_is_the_latest_exp(self):
+        self.assertEqual(verify(_signed(_claims(exp="253402300799")), KEYS, T.NOW, ISS, AUD)["exp"], 253402300799)
+        self.assertEqual(verify(_signed(_claims(exp="253402300799.0")), KEYS, T.NOW, ISS, AUD)["sub"], "alice")
+
+    def test_a_fractional_exp_is_a_number(self):
+        self.assertEqual(verify(_signed(_claims(exp=str(T.NOW) + ".5")), KEYS, T.NOW, ISS, AUD)["sub"], "alice")
+
+    def test_a_negative_date_is_out_of_range(self):
+        for name in ("exp", "nbf", "iat"):
+            with self.subTest(claim=name):
+                self.refused(_signed(_claims(**{name: "-1"})), "%s out of range" % name)
+
+    def test_nbf_and_iat_are_checked_like_exp(self):
+        for name in ("nbf", "iat"):
+            for text in ("1e999", "-1e999", "1" + "0" * 400, "253402300800"):
+                with self.subTest(claim=name, value=text[:12]):
+                    self.refused(_signed(_claims(**{name: text})), "%s out of range" % name)
+
+    def test_a_boolean_is_not_a_number(self):
+        # CPython's bool is an int (True == 1); MicroPython's is not: both refuse it.
+        for name in ("exp", "nbf", "iat"):
+            for text in ("true", "false"):
+                with self.subTest(claim=name, value=text):
+                    self.refused(_signed(_claims(**{name: text})), "%s is not a number" % name)
+
+    def test_other_types_are_not_numbers(self):
+        for text in ('"1800000600"', "null", "[1800000600]", '{"t":1}'):
+            with self.subTest(value=text):
+                if text == "null":
+                    # an absent-valued claim is the claim absent: RFC 7519 makes all three optional
+                    self.assertEqual(verify(_signed(_claims(iat=text)), KEYS, T.NOW, ISS, AUD)["sub"], "alice")
+                else:
+                    self.refused(_signed(_claims(iat=text)), "iat is not a number")
