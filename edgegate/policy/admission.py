@@ -1,8 +1,9 @@
 """Admission at the upgrade (portable, no I/O): accept (route, principal, sub-protocol) or refuse.
 
 ``Admission.decide(facts, now_ms, now_s)`` runs the checks cheapest first: ban
-(403), upgrade rate per address (429 + Retry-After), route (404), Origin
-(403), sub-protocol (400), authentication (401; failures count towards a ban),
+(403), upgrade rate per address (429 + Retry-After), route (404), Origin (400
+when repeated or not a serialised origin, RFC 6454 section 6.2; 403 when not
+allowed), sub-protocol (400), authentication (401; failures count towards a ban),
 upgrade rate per principal (429), connections per address / principal (429)
 and per route (503). An accepted upgrade holds its place in the count tables
 until ``release``. Every refusal is counted and reported through ``audit``
@@ -54,6 +55,49 @@ class KeySet:
     def __init__(self, jwt_keys=(), api_keys=None):
         self.jwt_keys = list(jwt_keys)
         self.api_keys = api_keys or {}
+
+
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_SCHEME = _ALNUM + "+-."
+_HOST = _ALNUM + "-._"
+_HEX = "0123456789abcdefABCDEF"
+MAX_HOST = 253
+
+
+def _all_in(s, chars):
+    for c in s:
+        if c not in chars:
+            return False
+    return True
+
+
+def serialised_origin(value):
+    """True when ``value`` is an origin as a browser serialises it (RFC 6454 section 6.2):
+    ``null``, or scheme ``://`` host [``:`` port] with an ASCII scheme, a host of
+    letters, digits, ``-._`` (IDNs arrive as punycode) or a bracketed IPv6
+    literal, and a port of at most 5 digits up to 65535. No path, no userinfo,
+    no percent-encoding, nothing outside visible ASCII."""
+    if value == "null":
+        return True
+    i = value.find("://")
+    scheme, rest = value[:i], value[i + 3:]
+    if i <= 0 or scheme[0] not in _ALNUM[:52] or not _all_in(scheme, _SCHEME):
+        return False
+    if rest[:1] == "[":
+        j = rest.find("]")
+        host, rest = rest[1:j], rest[j + 1:]
+        if j < 0 or not host or not _all_in(host, _HEX + ":.") or ":" not in host:
+            return False
+    else:
+        j = rest.find(":")
+        host, rest = (rest, "") if j < 0 else (rest[:j], rest[j:])
+        if not host or len(host) > MAX_HOST or not _all_in(host, _HOST):
+            return False
+    if rest:
+        port = rest[1:]
+        if rest[0] != ":" or not 1 <= len(port) <= 5 or not _all_in(port, "0123456789") or int(port) > 65535:
+            return False
+    return True
 
 
 def _query_pop(query, name):
@@ -128,6 +172,11 @@ class Admission:
             raise self._refuse(404, "no route", "route", facts)
         p = route.policy
         origin = facts.header("origin")
+        if origin is not None:
+            if len([k for k, _ in facts.headers if k == "origin"]) > 1:
+                raise self._refuse(400, "repeated Origin header", "origin", facts)
+            if not serialised_origin(origin):
+                raise self._refuse(400, "origin is not a serialised origin", "origin", facts)
         if origin is None:
             if not p.allow_missing_origin:
                 raise self._refuse(403, "origin missing", "origin", facts)
