@@ -6,7 +6,9 @@ shared by every TLS stream (no per-connection cost), fed to Mbed TLS, and the
 plaintext is read into the session's receive ring as with plain TCP. The
 handshake is stepped as bytes arrive; ``await stream.handshake()`` waits for
 it and the caller bounds that wait (``tls.handshake_ms``). TLS 1.2 only (Mbed
-TLS 2.28), AEAD suites with forward secrecy only, no renegotiation, SNI.
+TLS 2.28), AEAD suites with forward secrecy only, key exchange on X25519,
+P-256 or P-384, no renegotiation, SNI, and a CertificateRequest only where
+client certificates are required.
 
 ``tls.backend: ssl`` uses the runtime's ``ssl`` module instead (TLS 1.2 and
 1.3) through asyncio's own SSL transport. Both expose the verified client
@@ -15,6 +17,7 @@ facts (subject, SANs, SHA-256 fingerprint) a policy can use as the principal.
 """
 
 import hashlib
+import sys
 
 from edgegate.rt import aio, net
 
@@ -214,10 +217,12 @@ class MbedTlsStream(net.Stream):
             return
         self._send_pending()
         self._handshaken = True
-        try:
-            der = self._tls.getpeercert(binary_form=True)
-        except Exception:  # noqa: BLE001 - no certificate presented
-            der = None
+        der = None
+        if self._tls.context.configuration.validate_certificates:  # else a certificate sent is not verified
+            try:
+                der = self._tls.getpeercert(binary_form=True)
+            except Exception:  # noqa: BLE001 - no certificate presented
+                pass
         self.peer_cert = der or None
         self._wake_handshake()
 
@@ -401,20 +406,119 @@ def mbedtls_server_context(tls_cfg):
         for name in entry.names:
             by_name[name.lower()] = c
 
-    def conf(certificate_chain):
-        return mtls.TLSConfiguration(
+    required = tls_cfg.client_cert == "required"
+
+    def context(certificate_chain):
+        ctx = mtls.ServerContext(mtls.TLSConfiguration(
             certificate_chain=certificate_chain,
             ciphers=[c for c in MBEDTLS_CIPHERS if c in mtls.ciphers_available()],
             lowest_supported_version=mtls.TLSVersion.TLSv1_2,
             highest_supported_version=mtls.TLSVersion.TLSv1_2,
-            validate_certificates=tls_cfg.client_cert == "required",
+            validate_certificates=required,
             trust_store=trust,
-        )
+        ))
+        _native_settings(ctx, ask_client_cert=required)
+        return ctx
 
-    default = mtls.ServerContext(conf(main))
+    default = context(main)
     if not by_name:
         return default
-    return NamedContexts(default, {name: mtls.ServerContext(conf(c)) for name, c in by_name.items()})
+    return NamedContexts(default, {name: context(c) for name, c in by_name.items()})
+
+
+# ---- what python-mbedtls 2.10 cannot say ----------------------------------
+#
+# Its TLSConfiguration maps validate_certificates=False to
+# MBEDTLS_SSL_VERIFY_OPTIONAL, with which a server sends a CertificateRequest
+# (a browser then wants a client certificate, and headless Chromium fails), and
+# it has no curve setting, so Mbed TLS's default list applies: largest curves
+# first, secp521r1 whenever a client offers it (about half the handshakes per
+# second of P-256). Both are set with Mbed TLS's own functions, called through
+# ctypes on the mbedtls_ssl_config that python-mbedtls embeds in its
+# configuration object, before any connection uses it.
+
+# Key exchange curves in the server's order of preference (Mbed TLS names).
+MBEDTLS_CURVES = ("x25519", "secp256r1", "secp384r1")
+_VERIFY_NONE, _VERIFY_OPTIONAL, _VERIFY_REQUIRED = 0, 1, 2  # MBEDTLS_SSL_VERIFY_*
+_native = None  # (library, curve list, offset of the mbedtls_ssl_config in a configuration object)
+_probes = []  # probe configurations that failed the check are kept: freeing one might crash
+
+
+def _configuration_of(ctx):
+    import gc
+
+    return next(r for r in gc.get_referents(ctx) if type(r).__name__ == "MbedTLSConfiguration")
+
+
+def _find_native():
+    """Load the settings' functions and find, once, where they write in a configuration object.
+
+    The mbedtls_ssl_config is assumed to follow the configuration object's
+    ``_configuration`` reference (python-mbedtls's _tls.pxd declares it so);
+    that is checked on a probe configuration: setting its authmode to each
+    value must change one byte to that value and nothing else, and setting the
+    curve list must store the list's address. Raises TlsError otherwise.
+    """
+    import ctypes
+
+    import mbedtls._tls as _t
+
+    # The extension's own handle: symbols resolve in the Mbed TLS it links (bundled or the system's).
+    lib = ctypes.CDLL(_t.__file__)
+    try:
+        authmode, curves_fn, info = (lib.mbedtls_ssl_conf_authmode, lib.mbedtls_ssl_conf_curves,
+                                     lib.mbedtls_ecp_curve_info_from_name)
+    except AttributeError as e:
+        raise TlsError("python-mbedtls: Mbed TLS function not found (%s); use tls.backend ssl" % e) from None
+    authmode.argtypes, authmode.restype = (ctypes.c_void_p, ctypes.c_int), None
+    curves_fn.argtypes, curves_fn.restype = (ctypes.c_void_p, ctypes.c_void_p), None
+    # mbedtls_ecp_curve_info starts with its mbedtls_ecp_group_id (an enum: an int).
+    info.argtypes, info.restype = (ctypes.c_char_p,), ctypes.POINTER(ctypes.c_int)
+    ids = [p[0] for p in (info(name.encode()) for name in MBEDTLS_CURVES) if p]
+    if not ids:
+        raise TlsError("python-mbedtls: none of the curves %s is built in; use tls.backend ssl" % (MBEDTLS_CURVES,))
+    curves = (ctypes.c_int * (len(ids) + 1))(*ids)  # ends with MBEDTLS_ECP_DP_NONE (0)
+
+    probe = _configuration_of(mtls.ServerContext(mtls.TLSConfiguration(validate_certificates=False)))
+    size, word = type(probe).__basicsize__, ctypes.sizeof(ctypes.c_void_p)
+    words = (ctypes.c_void_p * (size // word)).from_address(id(probe))
+    try:
+        base = (list(words).index(id(probe.configuration)) + 1) * word
+    except ValueError:
+        raise TlsError("python-mbedtls: configuration layout not recognised; use tls.backend ssl") from None
+
+    def changes(call):
+        before = ctypes.string_at(id(probe), size)
+        call()
+        after = ctypes.string_at(id(probe), size)
+        return before, after, [i for i in range(size) if before[i] != after[i]]
+
+    seen = []
+    for mode in (_VERIFY_REQUIRED, _VERIFY_NONE, _VERIFY_OPTIONAL):
+        _, after, changed = changes(lambda: authmode(id(probe) + base, mode))
+        seen.append((changed, [after[i] for i in changed]))
+    at = seen[0][0][0] if len(seen[0][0]) == 1 else -1
+    before, after, _ = changes(lambda: curves_fn(id(probe) + base, ctypes.addressof(curves)))
+    pointer = ctypes.addressof(curves).to_bytes(word, sys.byteorder)
+    if seen != [([at], [m]) for m in (_VERIFY_REQUIRED, _VERIFY_NONE, _VERIFY_OPTIONAL)] \
+            or pointer in before or pointer not in after:
+        _probes.append(probe)
+        raise TlsError("python-mbedtls: cannot set authmode and curves (layout check failed); use tls.backend ssl")
+    return lib, curves, base
+
+
+def _native_settings(ctx, ask_client_cert):
+    """No CertificateRequest unless ``ask_client_cert``; key exchange on MBEDTLS_CURVES only."""
+    global _native
+    if _native is None:
+        _native = _find_native()
+    lib, curves, base = _native
+    import ctypes
+
+    address = id(_configuration_of(ctx)) + base
+    if not ask_client_cert:
+        lib.mbedtls_ssl_conf_authmode(address, _VERIFY_NONE)
+    lib.mbedtls_ssl_conf_curves(address, ctypes.addressof(curves))
 
 
 def ssl_server_context(tls_cfg):
