@@ -1,14 +1,28 @@
 """Structured log: JSON lines to a sink, the last records kept in a fixed ring, counters.
 
+Each record carries ``t`` (the monotonic millisecond clock the gateway's
+deadlines use, for intervals) and ``ts`` (wall-clock UTC, ISO 8601 with
+milliseconds, for lining records up with other logs).
+
 Nothing secret is ever passed here: callers log ids, addresses, codes and
 limits, never tokens, keys or payloads.
 """
 
 import sys
+import time
 
 from edgegate.rt import json_dumps, ticks_ms
 
 LEVELS = {"error": 40, "warn": 30, "info": 20, "debug": 10}
+
+
+def utc_stamp(t=None):
+    """``t`` (seconds since the epoch, default now) as ``2026-12-04T16:40:01.123Z``."""
+    if t is None:
+        t = time.time()
+    s = int(t)
+    y, mo, d, h, mi, sec = time.gmtime(s)[:6]
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (y, mo, d, h, mi, sec, int((t - s) * 1000))
 
 
 class Log:
@@ -29,7 +43,7 @@ class Log:
         lv = LEVELS[level]
         if lv < self.level:
             return
-        rec = {"t": ticks_ms(), "level": level, "event": event}
+        rec = {"t": ticks_ms(), "ts": utc_stamp(), "level": level, "event": event}
         rec.update(fields)
         self.recent[self.at % self.keep] = rec
         self.at += 1
