@@ -8,7 +8,8 @@ names and addresses given, default localhost, 127.0.0.1, ::1),
 ``client.pem``/``client.key`` (CN "dev-client", SAN URI
 ``spiffe://edgegate/dev-client``), ``client-expired.pem``/``.key`` (valid
 yesterday only), and ``other-ca.pem``/``other-client.pem``/``.key`` (a client
-from an unrelated CA). For development and tests only.
+from an unrelated CA). For development and tests only. Files already in DIR
+are not overwritten (and nothing is written) unless ``force`` says so.
 """
 
 import datetime
@@ -27,8 +28,19 @@ def _lib():
     return x509, hashes, serialization, ec, ExtendedKeyUsageOID, NameOID
 
 
-def _write(path, data, secret=False):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
+FILES = ("ca.pem", "ca.key", "server.pem", "server.key", "client.pem", "client.key", "client-expired.pem",
+         "client-expired.key", "other-ca.pem", "other-client.pem", "other-client.key")
+
+
+class ExistingFiles(Exception):
+    """The directory already holds some of the files; the message names them."""
+
+
+def _write(path, data, secret=False, force=False):
+    mode = 0o600 if secret else 0o644
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_TRUNC if force else os.O_EXCL)
+    fd = os.open(path, flags, mode)
+    os.fchmod(fd, mode)  # an overwritten key must not keep a looser mode
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
@@ -89,9 +101,17 @@ def _sans(names):
     return out
 
 
-def make_dev_certs(directory, names=("localhost", "127.0.0.1", "::1")):
-    """Write the development set into ``directory``; returns the paths written."""
+def make_dev_certs(directory, names=("localhost", "127.0.0.1", "::1"), force=False):
+    """Write the development set into ``directory``; returns the paths written.
+
+    Raises:
+        ExistingFiles: some are there already and ``force`` is false (nothing is written).
+    """
     x509 = _lib()[0]
+    there = [fn for fn in FILES if os.path.lexists(os.path.join(directory, fn))]
+    if there and not force:
+        raise ExistingFiles("%s already holds %s: nothing written (--force overwrites them)"
+                            % (directory, ", ".join(there)))
     os.makedirs(directory, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
     year = datetime.timedelta(days=365)
@@ -111,8 +131,8 @@ def make_dev_certs(directory, names=("localhost", "127.0.0.1", "::1")):
         "other-ca.pem": _cert_pem(o_ca), "other-client.pem": _cert_pem(o_cert), "other-client.key": _key_pem(o_key),
     }
     written = []
-    for fn, data in files.items():
+    for fn in FILES:
         p = os.path.join(directory, fn)
-        _write(p, data, secret=fn.endswith(".key"))
+        _write(p, files[fn], secret=fn.endswith(".key"), force=force)
         written.append(p)
     return written
