@@ -266,10 +266,21 @@ class Admission:
         a = self.cfg.admission
         # The Nth failure within the window empties the allowance and bans.
         if not self.failures.take(facts.peer, now_ms) or self.failures.empty(facts.peer):
-            self.bans.ban(facts.peer, ticks_add(now_ms, a.ban_s * 1000), "authentication failures", now_ms)
+            key = self.bans.ban_auto(facts.peer, ticks_add(now_ms, a.ban_s * 1000), "authentication failures",
+                                     now_ms)
+            if key is None:
+                # The table is full of bans that stay: this one is not recorded (bans.py says why).
+                self._count("bans_dropped")
+                if self.audit is not None:
+                    self.audit("ban_dropped", peer=facts.peer, reason="ban table full")
+                return
             self._count("bans")
             if self.audit is not None:
-                self.audit("banned", peer=facts.peer, seconds=a.ban_s, reason="authentication failures")
+                if key == facts.peer:
+                    self.audit("banned", peer=facts.peer, seconds=a.ban_s, reason="authentication failures")
+                else:
+                    self.audit("banned", peer=facts.peer, prefix=key, seconds=a.ban_s,
+                               reason="authentication failures")
 
     def protocol_failure(self, peer, now_ms):
         """A session broke the protocol: counts towards a ban like a failed authentication."""

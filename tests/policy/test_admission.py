@@ -508,8 +508,10 @@ class BanTests(Case):
                 self.decide(facts("/jwt", peer=peer), now_ms=ticks_add(T0, i))
             for name in ("bans", "per_ip", "failures", "per_principal"):
                 self.assertTrue(len(getattr(self.adm, name)) <= 16, name)
-        self.assertEqual(len(self.adm.bans), 16)
-        self.assertEqual(self.adm.counters["bans"], 500)
+        # 12 addresses (three quarters of 16), then one ban for each of the two /24s
+        self.assertEqual(len(self.adm.bans), 14)
+        self.assertEqual(self.adm.counters["bans"], 14)
+        self.assertEqual(self.adm.counters["refused_ban"], 500 - 14)
 
     def test_reconfigure_keeps_bans_and_live_counts(self):
         a = self.decide(facts("/jwt", headers=bearer(T.VALID), peer="10.0.0.9"))

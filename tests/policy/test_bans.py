@@ -1,6 +1,7 @@
-"""edgegate.policy.bans: a fixed-size ban table with expiry, eviction and wraparound-safe ticks."""
+"""edgegate.policy.bans: a fixed-size ban table with expiry, operator and automatic bans, networks under
+pressure, and wraparound-safe ticks (a fake clock throughout)."""
 
-from edgegate.policy.bans import BanTable
+from edgegate.policy.bans import BanTable, network
 from edgegate.rt import ticks_add
 from tests.portable import TestCase
 
@@ -53,30 +54,36 @@ class BanTests(TestCase):
                 self.assertEqual(str(cm.exception), "max_entries must be > 0")
 
 
-class FixedSizeTests(TestCase):
-    """The table never grows past max_entries: a full table evicts the ban ending soonest."""
+class OperatorBanTests(TestCase):
+    """``ban`` is the operator's: it always lands; a full table gives up the automatic ban ending soonest."""
 
-    def test_full_table_evicts_the_soonest_expiring_ban(self):
+    def test_a_full_table_drops_the_automatic_ban_ending_soonest(self):
         t = BanTable(3)
-        t.ban("late", T0 + 3000, "r", T0)
-        t.ban("soon", T0 + 1000, "r", T0)
-        t.ban("mid", T0 + 2000, "r", T0)
-        t.ban("new", T0 + 500, "r", T0)
+        t.ban_auto("late", T0 + 3000, "r", T0)
+        t.ban_auto("soon", T0 + 1000, "r", T0)
+        t.ban("manual", T0 + 500, "console", T0)
+        t.ban("new", T0 + 500, "console", T0)
         self.assertEqual(len(t), 3)
         self.assertEqual(t.evictions, 1)
         self.assertFalse(t.banned("soon", T0))
-        for a in ("late", "mid", "new"):
+        for a in ("late", "manual", "new"):
             with self.subTest(addr=a):
                 self.assertTrue(t.banned(a, T0))
 
-    def test_size_stays_fixed_under_many_bans(self):
+    def test_only_operator_bans_left_the_one_ending_soonest_goes(self):
+        t = BanTable(2)
+        t.ban("a", T0 + 3000, "console", T0)
+        t.ban("b", T0 + 1000, "console", T0)
+        t.ban("c", T0 + 2000, "console", T0)
+        self.assertEqual(sorted(e[0] for e in t.entries(T0)), ["a", "c"])
+        self.assertEqual(t.evictions, 1)
+
+    def test_size_stays_fixed_under_many_operator_bans(self):
         t = BanTable(8)
         for i in range(100):
-            t.ban("10.0.0.%d" % i, T0 + 1000 + i, "flood", T0)
+            t.ban("10.0.0.%d" % i, T0 + 1000 + i, "console", T0)
             self.assertTrue(len(t) <= 8)
-        self.assertEqual(len(t), 8)
-        self.assertEqual(t.evictions, 92)
-        # the survivors are the 8 bans ending last
+        self.assertEqual((len(t), t.evictions), (8, 92))
         self.assertEqual([e[0] for e in t.entries(T0)], ["10.0.0.%d" % i for i in range(92, 100)])
 
     def test_rebanning_an_address_in_a_full_table_evicts_nothing(self):
@@ -93,6 +100,148 @@ class FixedSizeTests(TestCase):
         t.ban("c", T0 + 5000, "r", T0 + 200)
         self.assertEqual(t.evictions, 0)
         self.assertEqual(sorted(e[0] for e in t.entries(T0 + 200)), ["b", "c"])
+
+
+class AutomaticBanTests(TestCase):
+    """``ban_auto`` is admission's: it must hold against the attacker who can get others banned."""
+
+    def test_a_full_table_drops_the_new_ban_and_keeps_every_old_one(self):
+        t = BanTable(4)
+        self.assertEqual(t.ban_auto("first", T0 + 1000, "r", T0), "first")
+        for i in range(1000):
+            t.ban_auto("other-%d" % i, T0 + 5000, "r", T0 + 1)
+        self.assertTrue(t.banned("first", T0 + 999))
+        self.assertEqual((len(t), t.evictions, t.dropped), (4, 0, 997))
+        self.assertIsNone(t.ban_auto("late", T0 + 9000, "r", T0 + 2))
+        self.assertFalse(t.banned("late", T0 + 2))
+
+    def test_never_evicts_a_ban_for_one_that_ends_later_either(self):
+        t = BanTable(2)
+        t.ban_auto("a", T0 + 100, "r", T0)
+        t.ban_auto("b", T0 + 100, "r", T0)
+        self.assertIsNone(t.ban_auto("c", T0 + 100000, "r", T0 + 50))
+        self.assertTrue(t.banned("a", T0 + 50))
+
+    def test_expired_bans_make_room(self):
+        t = BanTable(2)
+        t.ban_auto("a", T0 + 100, "r", T0)
+        t.ban_auto("b", T0 + 5000, "r", T0)
+        self.assertIsNone(t.ban_auto("c", T0 + 5000, "r", T0 + 99))
+        self.assertEqual(t.ban_auto("c", T0 + 5000, "r", T0 + 100), "c")
+        self.assertEqual(sorted(e[0] for e in t.entries(T0 + 100)), ["b", "c"])
+
+    def test_an_automatic_ban_never_shortens_a_ban(self):
+        t = BanTable(4)
+        t.ban("a", T0 + 5000, "console", T0)
+        self.assertEqual(t.ban_auto("a", T0 + 1000, "auth", T0), "a")
+        self.assertEqual(t.entries(T0), [("a", 5000, "console")])
+        t.ban_auto("a", T0 + 9000, "auth", T0)
+        self.assertEqual(t.entries(T0)[0][1], 9000)
+
+    def test_an_operator_ban_lands_over_a_full_table_of_automatic_ones(self):
+        t = BanTable(3)
+        for i in range(3):
+            t.ban_auto("auto-%d" % i, T0 + 1000 * (i + 1), "r", T0)
+        t.ban("manual", T0 + 100, "console", T0)
+        self.assertTrue(t.banned("manual", T0))
+        self.assertFalse(t.banned("auto-0", T0))
+        self.assertEqual(t.evictions, 1)
+        # and an automatic ban cannot push the operator's out
+        self.assertIsNone(t.ban_auto("auto-9", T0 + 99999, "r", T0))
+        self.assertTrue(t.banned("manual", T0 + 99))
+
+
+class NetworkTests(TestCase):
+    def test_the_network_of_an_address(self):
+        for addr, net in (("192.0.2.77", "192.0.2.0/24"), ("10.0.0.1", "10.0.0.0/24"),
+                          ("::ffff:192.0.2.77", "192.0.2.0/24"), ("::FFFF:198.51.100.1", "198.51.100.0/24"),
+                          ("0:0:0:0:0:ffff:192.0.2.1", "192.0.2.0/24"),
+                          ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"), ("2001:DB8:0001:0002::9", "2001:db8:1:2::/64"),
+                          ("2001:db8::1", "2001:db8:0:0::/64"), ("::1", "0:0:0:0::/64"), ("::", "0:0:0:0::/64"),
+                          ("fe80::1%eth0", "fe80:0:0:0::/64"), ("1::", "1:0:0:0::/64")):
+            with self.subTest(addr=addr):
+                self.assertEqual(network(addr), net)
+
+    def test_what_is_not_an_address_has_no_network(self):
+        for addr in ("", "a", "console", "1.2.3", "1.2.3.4.5", "1.2.3.256", "1.2.3.-1", "01234.1.1.1", "1.2.3.4/24",
+                     "1::2::3", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "12345::", "g::1", "::ffff:1.2.3",
+                     "::1.2.3.4", "1:2:3:4:5:6:7::8", ":", "x" * 100, None):
+            with self.subTest(addr=addr):
+                self.assertIsNone(network(addr))
+
+
+class PressureTests(TestCase):
+    """Past three quarters full, a new automatic ban is for the address's /24 or /64."""
+
+    def fill(self, t, n, now=T0):
+        for i in range(n):
+            t.ban_auto("10.%d.0.1" % i, now + 60000, "r", now)
+
+    def test_below_pressure_addresses_are_banned_one_by_one(self):
+        t = BanTable(8)
+        self.fill(t, 5)
+        self.assertEqual(t.ban_auto("192.0.2.1", T0 + 60000, "r", T0), "192.0.2.1")
+        self.assertFalse(t.banned("192.0.2.2", T0))
+        self.assertEqual(t.aggregated, 0)
+
+    def test_under_pressure_the_network_is_banned(self):
+        t = BanTable(8)
+        self.fill(t, 6)
+        self.assertEqual(t.ban_auto("192.0.2.1", T0 + 60000, "auth", T0), "192.0.2.0/24")
+        for a in ("192.0.2.0", "192.0.2.1", "192.0.2.255", "::ffff:192.0.2.9"):
+            with self.subTest(addr=a):
+                self.assertTrue(t.banned(a, T0))
+        self.assertFalse(t.banned("192.0.3.1", T0))
+        self.assertEqual(t.aggregated, 1)
+        # more failures inside it cost no entry and extend the one ban
+        n = len(t)
+        self.assertEqual(t.ban_auto("192.0.2.200", T0 + 90000, "auth", T0 + 10), "192.0.2.0/24")
+        self.assertEqual(len(t), n)
+        self.assertEqual([e for e in t.entries(T0) if e[0] == "192.0.2.0/24"], [("192.0.2.0/24", 90000, "auth")])
+
+    def test_ipv6_is_banned_by_its_64(self):
+        t = BanTable(8)
+        self.fill(t, 6)
+        self.assertEqual(t.ban_auto("2001:db8:a:b::1", T0 + 60000, "r", T0), "2001:db8:a:b::/64")
+        self.assertTrue(t.banned("2001:db8:a:b:ffff:ffff:ffff:ffff", T0))
+        self.assertFalse(t.banned("2001:db8:a:c::1", T0))
+
+    def test_keys_that_are_not_addresses_are_never_aggregated(self):
+        t = BanTable(8)
+        self.fill(t, 6)
+        self.assertEqual(t.ban_auto("peer-x", T0 + 60000, "r", T0), "peer-x")
+
+    def test_an_address_ban_that_expires_leaves_its_network_ban(self):
+        t = BanTable(8)
+        t.ban_auto("192.0.2.1", T0 + 1000, "r", T0)
+        self.fill(t, 5)
+        t.ban_auto("192.0.2.2", T0 + 60000, "r", T0)
+        self.assertTrue(t.banned("192.0.2.1", T0 + 2000))
+
+    def test_a_network_ban_expires_on_time(self):
+        t = BanTable(8)
+        self.fill(t, 6)
+        t.ban_auto("192.0.2.1", T0 + 1000, "r", T0)
+        self.assertTrue(t.banned("192.0.2.7", T0 + 999))
+        self.assertFalse(t.banned("192.0.2.7", T0 + 1000))
+        self.assertEqual(len(t), 6)
+
+    def test_unban_lifts_a_network_by_its_key_or_by_an_address_inside(self):
+        t = BanTable(8)
+        self.fill(t, 6)
+        t.ban_auto("192.0.2.1", T0 + 60000, "r", T0)
+        t.ban_auto("198.51.100.1", T0 + 60000, "r", T0)
+        self.assertIs(t.unban("192.0.2.0/24"), True)
+        self.assertFalse(t.banned("192.0.2.1", T0))
+        self.assertIs(t.unban("198.51.100.77"), True)
+        self.assertFalse(t.banned("198.51.100.1", T0))
+        self.assertIs(t.unban("198.51.100.77"), False)
+
+    def test_an_operator_can_ban_a_network(self):
+        t = BanTable(4)
+        t.ban("203.0.113.0/24", T0 + 1000, "console", T0)
+        self.assertTrue(t.banned("203.0.113.5", T0))
+        self.assertFalse(t.banned("203.0.114.5", T0))
 
 
 class EntriesTests(TestCase):
@@ -159,3 +308,11 @@ class WraparoundTests(TestCase):
         self.assertFalse(t.banned("before", self.NOW))
         self.assertTrue(t.banned("after", self.NOW))
         self.assertTrue(t.banned("new", self.NOW))
+
+    def test_a_full_table_across_the_wrap_makes_room_when_its_soonest_ban_ends(self):
+        t = BanTable(2)
+        t.ban_auto("before", ticks_add(self.NOW, 400), "r", self.NOW)
+        t.ban_auto("after", ticks_add(self.NOW, 1000), "r", self.NOW)
+        self.assertIsNone(t.ban_auto("new", ticks_add(self.NOW, 2000), "r", ticks_add(self.NOW, 399)))
+        self.assertEqual(t.ban_auto("new", ticks_add(self.NOW, 2000), "r", ticks_add(self.NOW, 400)), "new")
+        self.assertTrue(t.banned("after", ticks_add(self.NOW, 999)))
