@@ -143,7 +143,10 @@ def open_store(args, board):
 
         path = os.path.abspath(args.config)
         store = ConfigStore(FileStorage(os.path.dirname(path)), os.path.basename(path))
-        cfg, doc, source, notes = store.load(board)
+        try:
+            cfg, doc, source, notes = store.load(board)
+        except OSError as e:  # there, but unreadable (a directory, no permission): not "missing"
+            raise ConfigError(e.filename or args.config, e.strerror or str(e)) from None
         return store, cfg, doc, source, notes
     if not (args.listen and args.backend):
         raise ConfigError("--config", "missing: give --config FILE, or --listen HOST:PORT --backend URL")

@@ -338,6 +338,12 @@ def test_run_with_a_missing_config_no_last_known_good_and_no_console_exits_2_nam
     assert "--console none" in line and "missing.json.lkg" in line
 
 
+def test_run_with_a_config_path_it_cannot_read_exits_2_naming_it(tmp_path):
+    r = _edgegate("run", "--config", str(tmp_path), "--console", "pty")
+    assert r.returncode == 2
+    assert _refusal(r) == "edgegate: config refused: %s: Is a directory" % tmp_path
+
+
 def test_run_with_an_invalid_config_and_no_way_to_log_in_exits_2(tmp_path):
     # pi4 has no factory password: a console on safe defaults would let nobody in.
     path = _write(tmp_path, {"listen": [{"port": "x"}]})
