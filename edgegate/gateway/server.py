@@ -98,10 +98,8 @@ class Gateway:
         kw = {}
         if ln.tls is not None:
             holder = self._holders[key] = _tls.ContextHolder(self.tls_listeners[key])
-        if ln.tls is not None and ln.tls.backend == "ssl":
-            kw = {"ssl": _tls.ssl_serving_context(holder), "ssl_handshake_timeout": ln.tls.handshake_ms / 1000}
-        elif ln.tls is not None:
-            kw = {"stream_class": _tls.MbedTlsStream, "stream_args": (holder,)}
+            kw = {"stream_class": _tls.SslStream if ln.tls.backend == "ssl" else _tls.MbedTlsStream,
+                  "stream_args": (holder,)}
 
         async def on_client(stream):
             await self._on_client(stream, ln)

@@ -11,12 +11,14 @@ P-256 or P-384, no renegotiation, SNI, and a CertificateRequest only where
 client certificates are required.
 
 ``tls.backend: ssl`` uses the runtime's ``ssl`` module instead (TLS 1.2 and
-1.3) through asyncio's own SSL transport. Both expose the verified client
+1.3): ``SslStream`` drives it on memory BIOs the same way, so both engines'
+handshakes are awaited, bounded and refused alike. Both expose the verified client
 certificate as ``stream.peer_cert`` (DER); ``identity(der)`` turns it into
 facts (subject, SANs, SHA-256 fingerprint) a policy can use as the principal.
 """
 
 import hashlib
+import ssl
 import sys
 
 from edgegate.rt import aio, net
@@ -186,7 +188,7 @@ class MbedTlsStream(net.Stream):
 
     def _pushed(self, data):
         try:
-            self._tls.receive_from_network(data)
+            self._engine_feed(data)
         except Exception as e:  # noqa: BLE001 - Mbed TLS raises its own error types
             self._fail(e)
             return
@@ -196,34 +198,17 @@ class MbedTlsStream(net.Stream):
             self._pull()
 
     def _step(self):
-        tls = self._tls
         try:
-            # One do_handshake() is one Mbed TLS handshake step (python-mbedtls's own
-            # socket wrapper loops the same way): step until the handshake is over.
-            # WantWrite means a flight is waiting in the output buffer: send it, go on.
-            while tls._handshake_state is not mtls.HandshakeStep.HANDSHAKE_OVER:
-                try:
-                    tls.do_handshake()
-                except mtls.WantWriteError:
-                    if not tls.peek_outgoing(1):
-                        raise  # nothing to send: no progress is possible, never spin
-                    self._send_pending()
-        except mtls.WantReadError:
-            self._send_pending()
-            return
+            over = self._engine_advance()
         except Exception as e:  # noqa: BLE001 - a refused handshake ends this connection only
-            self._send_pending()
+            self._send_pending()  # the alert, where the engine wrote one
             self._fail(e)
             return
         self._send_pending()
+        if not over:
+            return
         self._handshaken = True
-        der = None
-        if self._tls.context.configuration.validate_certificates:  # else a certificate sent is not verified
-            try:
-                der = self._tls.getpeercert(binary_form=True)
-            except Exception:  # noqa: BLE001 - no certificate presented
-                pass
-        self.peer_cert = der or None
+        self.peer_cert = self._engine_peer_der() or None
         self._wake_handshake()
 
     def _pull(self):
@@ -241,18 +226,13 @@ class MbedTlsStream(net.Stream):
                     self._read_paused = True
                 break
             try:
-                n = self._tls.readinto(tail, len(tail))
-            except (mtls.WantReadError, mtls.WantWriteError):
-                break
-            except mtls.RaggedEOF:
-                self.eof = True
-                break
-            except Exception as e:  # noqa: BLE001
-                if getattr(e, "err", None) == _PEER_CLOSE_NOTIFY:
-                    self.eof = True
-                    break
+                n = self._engine_decrypt(tail)
+            except Exception as e:  # noqa: BLE001 - the engine's own error types
                 self._fail(e)
                 return
+            if n < 0:
+                self.eof = True
+                break
             if not n:
                 break
             rx.commit(n)
@@ -269,12 +249,11 @@ class MbedTlsStream(net.Stream):
             return
         t = self.transport
         while True:
-            data = self._tls.peek_outgoing(16384)
+            data = self._engine_outgoing()
             if not data:
                 return
             if t is not None and not self.closed:
                 t.write(data)
-            self._tls.consume_outgoing(len(data))
 
     def _fail(self, e):
         self._failed = e
@@ -310,17 +289,7 @@ class MbedTlsStream(net.Stream):
     def write(self, data):
         if self.closed or self._tls is None:
             return
-        # python-mbedtls encrypts into a 32 KiB ring and cannot say how much of
-        # a write went in when that ring fills, so plaintext goes in chunks that
-        # always fit an emptied ring.
-        view = memoryview(data)
-        for at in range(0, len(view), _WRITE_CHUNK):
-            try:
-                self._tls.write(view[at:at + _WRITE_CHUNK])
-            except (mtls.WantReadError, mtls.WantWriteError):
-                self._fail(TlsError("tls write refused"))
-                return
-            self._send_pending()
+        self._engine_encrypt(memoryview(data))
 
     def write_view(self, view):
         self.write(view)  # encrypted into Mbed TLS's own buffer: nothing keeps the view
@@ -329,7 +298,7 @@ class MbedTlsStream(net.Stream):
         if self._tls is not None and self._handshaken and not self.closed and not self._notified:
             self._notified = True
             try:
-                self._tls.shutdown()  # close_notify
+                self._engine_shutdown()
             except Exception:  # noqa: BLE001
                 pass
             self._send_pending()
@@ -342,6 +311,129 @@ class MbedTlsStream(net.Stream):
         """Close after a close_notify, so the peer sees a clean TLS end, not a truncation."""
         self._close_notify()
         super().close()
+
+    # -- the engine: Mbed TLS --
+    def _engine_feed(self, data):
+        self._tls.receive_from_network(data)
+
+    def _engine_advance(self):
+        """Step the handshake: True once it is over, False while it needs bytes; raises if refused."""
+        tls = self._tls
+        # One do_handshake() is one Mbed TLS handshake step (python-mbedtls's own
+        # socket wrapper loops the same way): step until the handshake is over.
+        # WantWrite means a flight is waiting in the output buffer: send it, go on.
+        while tls._handshake_state is not mtls.HandshakeStep.HANDSHAKE_OVER:
+            try:
+                tls.do_handshake()
+            except mtls.WantWriteError:
+                if not tls.peek_outgoing(1):
+                    raise  # nothing to send: no progress is possible, never spin
+                self._send_pending()
+            except mtls.WantReadError:
+                return False
+        return True
+
+    def _engine_peer_der(self):
+        """The peer's certificate (DER) if the engine verified it, else None."""
+        if not self._tls.context.configuration.validate_certificates:  # one sent anyway is not verified
+            return None
+        try:
+            return self._tls.getpeercert(binary_form=True)
+        except Exception:  # noqa: BLE001 - no certificate presented
+            return None
+
+    def _engine_decrypt(self, tail):
+        """Plaintext into ``tail``: bytes read, 0 until a record is complete, -1 once the peer has ended."""
+        try:
+            return self._tls.readinto(tail, len(tail))
+        except (mtls.WantReadError, mtls.WantWriteError):
+            return 0
+        except mtls.RaggedEOF:
+            return -1
+        except Exception as e:  # noqa: BLE001
+            if getattr(e, "err", None) == _PEER_CLOSE_NOTIFY:
+                return -1
+            raise
+
+    def _engine_outgoing(self):
+        """The next ciphertext to send (b"" when there is none)."""
+        data = self._tls.peek_outgoing(16384)
+        if data:
+            self._tls.consume_outgoing(len(data))
+        return data
+
+    def _engine_encrypt(self, view):
+        # python-mbedtls encrypts into a 32 KiB ring and cannot say how much of
+        # a write went in when that ring fills, so plaintext goes in chunks that
+        # always fit an emptied ring.
+        for at in range(0, len(view), _WRITE_CHUNK):
+            try:
+                self._tls.write(view[at:at + _WRITE_CHUNK])
+            except (mtls.WantReadError, mtls.WantWriteError):
+                self._fail(TlsError("tls write refused"))
+                return
+            self._send_pending()
+
+    def _engine_shutdown(self):
+        self._tls.shutdown()  # close_notify
+
+
+class SslStream(MbedTlsStream):
+    """A listener's Stream over the runtime's ``ssl`` (TLS 1.2 and 1.3), driven like the Mbed TLS one.
+
+    OpenSSL runs on memory BIOs fed from the shared scratch buffer, so the
+    gateway awaits and bounds its handshake, and logs a refusal with OpenSSL's
+    reason, exactly as for Mbed TLS (asyncio's SSL transport drops a failed
+    handshake without a word, and admits a connection only after it). Only
+    the engine differs, hence the subclass: to the gateway it is a TLS stream
+    like any other.
+    """
+
+    __slots__ = ("_in", "_out")
+
+    def connection_made(self, transport):
+        ctx, self._ctx = self._ctx.ctx, None  # the holder's current context (a commit swaps it)
+        self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self._tls = ctx.wrap_bio(self._in, self._out, server_side=True)  # SNI: the context's own callback
+        net.Stream.connection_made(self, transport)
+
+    def buffer_updated(self, nbytes):
+        self._pushed(_SCRATCH_VIEW[:nbytes])
+
+    def _engine_feed(self, data):
+        self._in.write(data)
+
+    def _engine_advance(self):
+        try:
+            self._tls.do_handshake()
+        except ssl.SSLWantReadError:
+            return False
+        return True
+
+    def _engine_peer_der(self):
+        return self._tls.getpeercert(binary_form=True)  # only ever asked for, and verified, by the context
+
+    def _engine_decrypt(self, tail):
+        try:
+            return self._tls.read(len(tail), tail)
+        except ssl.SSLWantReadError:
+            return 0
+        except ssl.SSLZeroReturnError:  # close_notify
+            return -1
+
+    def _engine_outgoing(self):
+        return self._out.read()
+
+    def _engine_encrypt(self, view):
+        try:
+            self._tls.write(view)
+        except ssl.SSLError as e:
+            self._fail(e)
+            return
+        self._send_pending()
+
+    def _engine_shutdown(self):
+        self._tls.unwrap()  # writes close_notify, then wants the peer's: SSLWantReadError
 
 
 def identity(der):
@@ -523,8 +615,6 @@ def _native_settings(ctx, ask_client_cert):
 
 def ssl_server_context(tls_cfg):
     """A stdlib SSLContext for a listener's ``tls`` settings (TLS 1.2 and 1.3)."""
-    import ssl
-
     def load(ctx, cert, key):
         _read(cert, "certificate")
         _read(key, "key")
@@ -560,29 +650,6 @@ def ssl_server_context(tls_cfg):
                 sslobj.context = c
         main.sni_callback = sni
     return main
-
-
-def ssl_serving_context(holder):
-    """The SSLContext an ssl listener is served with, following ``holder.ctx`` (what a commit swaps).
-
-    asyncio keeps the context a server was created with; so at each handshake
-    (the SNI callback runs with or without a name) the connection switches to
-    the holder's current context, then that context's own SNI choice applies.
-    """
-    front = holder.ctx
-    own_sni = front.sni_callback
-
-    def pick(sslobj, server_name, _ctx):
-        cur = holder.ctx
-        sni = own_sni if cur is front else cur.sni_callback
-        if cur is not front:
-            sslobj.context = cur
-        if sni is not None:
-            return sni(sslobj, server_name, cur)
-        return None
-
-    front.sni_callback = pick
-    return front
 
 
 def mbedtls_client_context(ca_path):
