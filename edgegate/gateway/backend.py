@@ -5,6 +5,7 @@ answers 504 when it expires.
 """
 
 from edgegate import rt
+from edgegate.policy.target import TargetError, normalise_path
 from edgegate.rt import net
 from edgegate.ws.errors import HandshakeError
 from edgegate.ws.handshake import client_request, new_key, parse_response
@@ -22,12 +23,20 @@ async def open_backend(route, req, limits, forwarded_for, rings, tls_ctx=None, p
     (an Mbed TLS ClientContext) makes it wss://, verified against the route's
     CA with its pinned server name. ``proto`` is the client's scheme (ws/wss).
     ``accept`` (the admission decision) gives the sub-protocols to offer, the
-    query to forward (a token parameter removed) and the principal, sent as
+    normalised path the route was chosen on (never the raw one: the backend
+    reads the path admission judged), the query to forward (the token
+    parameter removed in every spelling) and the principal, sent as
     ``X-Edgegate-Principal``; credentials themselves are never forwarded.
     Returns (stream, chosen sub-protocol or None).
     Raises:
         HandshakeError: status 502 when the backend is unreachable or refuses.
     """
+    path = accept.path if accept is not None else None
+    if path is None:
+        try:
+            path = normalise_path(req.path)
+        except TargetError as e:
+            raise HandshakeError("request target: %s" % e, 400) from None
     kw = {}
     if tls_ctx is not None:
         from .tls import MbedTlsStream
@@ -56,7 +65,7 @@ async def open_backend(route, req, limits, forwarded_for, rings, tls_ctx=None, p
             protocols, query = accept.forward_protocols, accept.query
             if accept.principal is not None:
                 headers.append(("X-Edgegate-Principal", accept.principal))
-        target = route.backend_target(req.path, query)
+        target = route.backend_target(path, query)
         stream.write(client_request(host_header(route.backend_host, route.backend_port),
                                     target, key, protocols, headers))
         while True:

@@ -1,7 +1,9 @@
 """Admission at the upgrade (portable, no I/O): accept (route, principal, sub-protocol) or refuse.
 
 ``Admission.decide(facts, now_ms, now_s)`` runs the checks cheapest first: ban
-(403), upgrade rate per address (429 + Retry-After), route (404), Origin (400
+(403), upgrade rate per address (429 + Retry-After), the request target (400
+when it cannot be normalised safely, ``target.py``), route on the normalised
+path (404; ``Accept.path`` is what the backend is sent), Origin (400
 when repeated or not a serialised origin, RFC 6454 section 6.2; 403 when not
 allowed), sub-protocol (400), authentication (401; failures count towards a ban),
 upgrade rate per principal (429), connections per address / principal (429)
@@ -14,7 +16,7 @@ import hashlib
 
 from edgegate.rt import ticks_add
 
-from . import jwt
+from . import jwt, target
 from .bans import BanTable
 from .buckets import BucketTable, CountTable
 from .errors import AuthError, Reject
@@ -39,8 +41,9 @@ class Facts:
 
 
 class Accept:
-    def __init__(self, route, principal, protocol, forward_protocols, query, expires_s, method):
+    def __init__(self, route, principal, protocol, forward_protocols, query, expires_s, method, path=None):
         self.route = route
+        self.path = path  # the normalised path the route was chosen on: what the backend is sent
         self.principal = principal
         self.protocol = protocol  # chosen for the client, or None
         self.forward_protocols = forward_protocols  # offered to the backend (carrier removed)
@@ -167,7 +170,12 @@ class Admission:
         if not self.per_ip.take(peer, now_ms):
             raise self._refuse(429, "upgrade rate per address", "rate", facts,
                                (("Retry-After", str(self.per_ip.retry_after_s(peer))),))
-        route = self.cfg.route_for(facts.path)
+        try:
+            path = target.normalise_path(facts.path)
+            target.check_query(facts.query)
+        except target.TargetError as e:
+            raise self._refuse(400, "request target: %s" % e, "target", facts) from None
+        route = self.cfg.route_for(path)
         if route is None:
             raise self._refuse(404, "no route", "route", facts)
         p = route.policy
@@ -223,7 +231,7 @@ class Admission:
         # A selected sub-protocol is the first allowed one the client offered;
         # the backend is offered exactly those allowed ones.
         chosen = allowed[0] if allowed else None
-        return Accept(route, principal, chosen, allowed, query, expires_s, method)
+        return Accept(route, principal, chosen, allowed, query, expires_s, method, path)
 
     def refresh(self, accept, message, now_s):
         """A route's in-band refresh: the new exp when ``message`` (bytes) carries a valid
