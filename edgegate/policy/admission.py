@@ -103,22 +103,6 @@ def serialised_origin(value):
     return True
 
 
-def _query_pop(query, name):
-    """(first value of name or None, query without any ``name=`` part)."""
-    if not query:
-        return None, query
-    value = None
-    kept = []
-    for part in query.split("&"):
-        k, _, v = part.partition("=")
-        if k == name:
-            if value is None:
-                value = v
-        else:
-            kept.append(part)
-    return value, "&".join(kept)
-
-
 class Admission:
     def __init__(self, cfg, keys, audit=None):
         a = cfg.admission
@@ -202,8 +186,12 @@ class Admission:
             raise self._refuse(400, "no acceptable sub-protocol", "subprotocol", facts)
         query, qtoken = facts.query, None
         if p.query_param:
-            # The named parameter is a credential: never forwarded, whichever method authenticates.
-            qtoken, query = _query_pop(query, p.query_param)
+            # The named parameter is a credential: never forwarded in any spelling, whichever
+            # method authenticates; a second spelling is refused (which one would the backend read?).
+            try:
+                qtoken, query = target.pop_param(query, p.query_param)
+            except target.TargetError as e:
+                raise self._refuse(400, "request target: %s" % e, "target", facts) from None
         principal, expires_s, method = None, None, "none"
         if p.methods:
             try:

@@ -30,6 +30,12 @@ a control character, escaped bytes that are not UTF-8 (overlong ``%C0%AE`` is
 
 ``check_query(query)`` refuses a ``#`` or a character outside visible ASCII in
 the query and leaves the rest as sent (the backend decodes it).
+``pop_param(query, name)`` takes a credential parameter out of the query in
+every spelling a backend's decoder could read as ``name`` (percent-encoded in
+any case, ``+`` for space, ASCII case, ``.`` or space for ``_``, ``name[...]``,
+decoded twice) and refuses a query that spells it twice or behind a ``;``
+(a separator to older decoders): the one value verified is then the only one
+the backend could have read, and the backend reads none.
 
 The output is a fixed point: normalising it again changes nothing. Limits:
 routes compare paths case-sensitively, as RFC 3986 does; a backend that folds
@@ -150,3 +156,62 @@ def check_query(query):
             raise TargetError("# in the request target")
         if c <= " " or c >= "\x7f":
             raise TargetError("control, space or non-ASCII character in the query")
+
+
+def _form_decode(s):
+    """``+`` as space and ``%XX`` as that byte (a malformed escape stays as written); bytes read as
+    UTF-8 where they are, else one character per byte (only comparisons and the token use it)."""
+    if "%" not in s and "+" not in s:
+        return s
+    out = bytearray()
+    i, n = 0, len(s)
+    while i < n:
+        c = s[i]
+        if c == "%" and _is_hex2(s[i + 1:i + 3]):
+            out.append(int(s[i + 1:i + 3], 16))
+            i += 3
+            continue
+        out.extend(b" " if c == "+" else c.encode())
+        i += 1
+    try:
+        return bytes(out).decode("utf-8")
+    except UnicodeError:
+        return "".join(chr(b) for b in out)
+
+
+def _canonical(name):
+    """A parameter name as the loosest common decoder reads it: decoded (twice: a backend may decode
+    again), ASCII lower case, trimmed, cut at ``[`` (PHP arrays), ``.`` and space as ``_`` (PHP)."""
+    k = _form_decode(_form_decode(name)).lower().strip()
+    j = k.find("[")
+    if j >= 0:
+        k = k[:j].strip()
+    return k.replace(".", "_").replace(" ", "_")
+
+
+def pop_param(query, name):
+    """(value of parameter ``name``, or None; the query without it) in every spelling of the name.
+
+    The value is form-decoded. Raises ``TargetError`` when two parts spell the
+    name, or one hides behind a ``;`` (a separator to older decoders): which
+    value a backend would read is then not certain.
+    """
+    if not query:
+        return None, query
+    want = _canonical(name)
+    value = None
+    found = False
+    kept = []
+    for part in query.split("&"):
+        if _canonical(part.partition("=")[0]) == want:
+            if found:
+                raise TargetError("token parameter repeated in the query")
+            found = True
+            value = _form_decode(part.partition("=")[2])
+            continue
+        if ";" in part:
+            for piece in part.split(";")[1:]:
+                if _canonical(piece.partition("=")[0]) == want:
+                    raise TargetError("token parameter behind ; in the query")
+        kept.append(part)
+    return value, "&".join(kept)

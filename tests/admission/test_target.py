@@ -6,9 +6,10 @@ needs an API key, both in front of a Node ``ws`` backend that routes on
 way the ``ws`` README shows. Every spelling of ``/chat/../admin`` a client can
 write is sent byte for byte (tests/admission/raw.py): it gets 400, or it is
 routed to ``/admin`` and needs its key; the backend never serves its admin
-area to a session without the key, and it is sent the normalised target. Item
-9 on the same gateway: an Origin that is not a serialised origin gets 400 on
-a route that allows any origin.
+area to a session without the key, and it is sent the normalised target. On
+the same gateway, item 9: an Origin that is not a serialised origin gets 400
+on a route that allows any origin; item 6: the token query parameter reaches
+the backend (decoding the query with URLSearchParams) in no spelling.
 """
 
 import pytest
@@ -101,3 +102,41 @@ def test_a_serialised_origin_is_forwarded_on_a_route_allowing_any(gw_target):
     for origin in ("https://app.test", "http://[::1]:8080", "null"):
         status, seen = upgrade(gw_target.port, "/star", (("Origin", origin),))
         assert (status, seen["origin"]) == (101, origin)
+
+
+# Issue 10, item 6: the token parameter in every spelling a standard decoder (Node's URLSearchParams here)
+# reads as access_token is stripped; two spellings are refused.
+TOKEN_SPELLINGS = ["access_token", "%61ccess_token", "access%5Ftoken", "access%5ftoken", "ACCESS_TOKEN",
+                   "access%2Etoken", "access.token", "access_token[]", "%2561ccess_token"]
+
+
+def assert_token_unseen(seen, *tokens):
+    text = repr(seen)
+    for t in tokens:
+        for part in t.split("."):
+            assert len(part) < 16 or part not in text, seen
+
+
+@pytest.mark.parametrize("name", TOKEN_SPELLINGS)
+def test_a_token_parameter_reaches_the_backend_in_no_spelling(gw_target, keys, name):
+    tok = keys.mint("hs256", sub="q-" + name[:6])
+    status, seen = upgrade(gw_target.port, "/q?a=1&%s=%s&b=2" % (name, tok))
+    assert (status, seen["principal"], seen["params"]) == (101, "jwt:q-" + name[:6], [["a", "1"], ["b", "2"]])
+    assert seen["url"] == "/q?a=1&b=2"
+    assert_token_unseen(seen, tok)
+
+
+@pytest.mark.parametrize("name", TOKEN_SPELLINGS)
+def test_a_stray_token_spelling_is_stripped_when_the_header_authenticates(gw_target, keys, name):
+    tok, stray = keys.mint("hs256", sub="hdr"), keys.mint("hs384", sub="stray")
+    status, seen = upgrade(gw_target.port, "/q?%s=%s&x=1" % (name, stray), (("Authorization", "Bearer " + tok),))
+    assert (status, seen["principal"], seen["params"]) == (101, "jwt:hdr", [["x", "1"]])
+    assert_token_unseen(seen, tok, stray)
+
+
+def test_two_spellings_of_the_token_parameter_get_400(gw_target, keys):
+    tok, other = keys.mint("hs256", sub="one"), keys.mint("hs256", sub="two")
+    for q in ("access_token=%s&%%61ccess_token=%s" % (tok, other), "access_token=%s&access_token=%s" % (tok, other),
+              "x=1;access_token=%s&access_token=%s" % (other, tok)):
+        assert upgrade(gw_target.port, "/q?" + q) == (400, None), q
+        assert upgrade(gw_target.port, "/q?" + q, (("Authorization", "Bearer " + tok),)) == (400, None), q
