@@ -17,8 +17,7 @@ import pytest
 from tests import procs
 
 from .raw import upgrade
-from .util import LIFTED
-from .util import ensure_node_modules, node_available
+from .util import LIFTED, ensure_node_modules, node_available
 
 pytestmark = pytest.mark.skipif(not node_available(), reason="node is not installed")
 
@@ -89,7 +88,8 @@ def test_the_backend_never_served_admin_without_the_key(gw_target, node_backend,
     assert refusals and all(r["status"] == 400 and r["reason"].startswith("request target: ") for r in refusals)
 
 
-BAD_ORIGINS = ["https://app.test\x00", "https://app.test\x00.evil.test", "https://\u00e4pp.test", "https://app.test\x01",
+BAD_ORIGINS = ["https://app.test\x00", "https://app.test\x00.evil.test", "https://\u00e4pp.test",
+               "https://app.test\x01",
                "https://app.test/", "https://user@app.test", "https://app.test:99999", "javascript:alert(1)"]
 
 

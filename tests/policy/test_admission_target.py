@@ -64,7 +64,8 @@ class TargetRoutingTests(Case):
 
     def test_the_accept_carries_the_normalised_path(self):
         for raw, want in (("/chat", "/chat"), ("/chat/", "/chat/"), ("/chat/a/./b/../c", "/chat/a/c"),
-                          ("/%63hat/room", "/chat/room"), ("/chat//room", "/chat/room"), ("/chat/caf%c3%a9", "/chat/caf%C3%A9")):
+                          ("/%63hat/room", "/chat/room"), ("/chat//room", "/chat/room"),
+                          ("/chat/caf%c3%a9", "/chat/caf%C3%A9")):
             with self.subTest(path=raw):
                 a = self.decide(facts(raw))
                 self.assertEqual((a.route.path, a.path), ("/chat", want))
@@ -88,6 +89,7 @@ class TargetRoutingTests(Case):
     def test_a_refused_target_is_audited_with_the_raw_path(self):
         with self.assertRaises(Reject):
             self.decide(facts("/chat/..;/admin"))
-        self.assertEqual(self.audits[-1], ("refused", {"status": 400, "reason": "request target: ; in the path (path parameters)",
-                                                        "kind": "target", "peer": "10.0.0.1", "path": "/chat/..;/admin"}))
+        self.assertEqual(self.audits[-1], ("refused", {
+            "status": 400, "reason": "request target: ; in the path (path parameters)", "kind": "target",
+            "peer": "10.0.0.1", "path": "/chat/..;/admin"}))
         self.assertEqual(self.adm.counters["refused_target"], 1)

@@ -5,9 +5,10 @@ forwarded, and a standard query decoder at the backend reads both as
 ``access_token``: an unverified token reaching the backend. Now every
 spelling is stripped (percent-encoding in any case, ``+`` for space, ASCII
 case as ASP.NET folds it, ``.``/space for ``_`` and ``name[...]`` as PHP reads
-them, and a second round of percent-decoding for a backend that decodes twice), and two spellings in one query, or one hidden behind a ``;`` separator
-(which older decoders split on), are refused 400: what is verified must be
-the only value the backend could read.
+them, and a second round of percent-decoding for a backend that decodes
+twice), and two spellings in one query, or one hidden behind a ``;``
+separator (which older decoders split on), are refused 400: what is verified
+must be the only value the backend could read.
 """
 
 from edgegate.policy.target import TargetError, pop_param
@@ -16,7 +17,8 @@ from tests.policy.test_admission import Case, bearer, facts
 from tests.portable import TestCase
 
 NAME = "access_token"
-SPELLINGS = ["access_token", "%61ccess_token", "access%5Ftoken", "access%5ftoken", "%61%63%63%65%73%73%5F%74%6F%6B%65%6E",
+SPELLINGS = ["access_token", "%61ccess_token", "access%5Ftoken", "access%5ftoken",
+             "%61%63%63%65%73%73%5F%74%6F%6B%65%6E",
              "ACCESS_TOKEN", "Access_Token", "access.token", "access+token", "access%20token", "access%2Etoken",
              "access_token[]", "access_token%5B%5D", "access_token[0]", "%20access_token", "access_token+",
              "%41ccess_token", "access%255Ftoken", "%2561ccess_token"]

@@ -119,7 +119,8 @@ class RefusedCharacterTests(Normalised):
 
     def test_path_parameters_are_refused(self):
         # Servers that strip ;params read /chat/..;/admin as /chat/../admin, and /admin;x as /admin.
-        self.refused(["/chat/..;/admin", "/chat/.;/admin", "/admin;x", "/chat;jsessionid=1", "/;", "/chat/%2e%2e;/admin"],
+        self.refused(["/chat/..;/admin", "/chat/.;/admin", "/admin;x", "/chat;jsessionid=1", "/;",
+                      "/chat/%2e%2e;/admin"],
                      "; in the path (path parameters)")
         self.refused(["/chat/..%3b/admin", "/admin%3Bx"], "; in the path (path parameters)")
 
