@@ -11,7 +11,8 @@ route is gone are closed with 1001.
 """
 
 from edgegate.policy.bans import BanTable
-from edgegate.rt import aio, const, net, ticks_add, ticks_ms
+from edgegate.policy.occupancy import EVICT, Occupancy
+from edgegate.rt import aio, const, net, ticks_add, ticks_diff, ticks_ms
 from edgegate.ws.buffer import RingPool
 from edgegate.ws.handshake import response_error
 
@@ -21,6 +22,7 @@ from .session import Session, linger_close
 
 _TICK_MS = const(200)
 _MAX_BANS = const(1024)
+_MIN_HOLD_MS = const(1000)  # under ring pressure, a ring held longer than this by a partial unit is reclaimable
 
 
 def _route_key(r):
@@ -50,6 +52,27 @@ def prepare_tls(cfg):
     return listeners, backends
 
 
+def ring_shares(lim):
+    """(rings one client address may hold, rings unfinished heads may hold together).
+
+    An eighth of the pool per address and a quarter for heads: established
+    sessions always keep three quarters of it, whoever floods heads.
+    """
+    rings = lim["ring_pool_rings"]
+    return max(2, rings // 8), max(1, rings // 4)
+
+
+def slot_bounds(cfg):
+    """Occupancy's bounds: (max_conns, per address, pending per address, pending in all).
+
+    An address may have as many unfinished heads as upgrades it may make at
+    once (its burst); unfinished heads and TLS handshakes take at most a
+    quarter of the slots.
+    """
+    lim, adm = cfg.limits, cfg.admission
+    return (lim["max_conns"], adm.max_conns_per_ip, adm.ip_burst, max(1, lim["max_conns"] // 4))
+
+
 class Gateway:
     def __init__(self, cfg, log=None):
         self.cfg = cfg
@@ -64,7 +87,9 @@ class Gateway:
         self._reaper = None
         lim = cfg.limits
         self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
-        self.rings = net.Lender(self.pool)
+        self.rings = net.Lender(self.pool, *ring_shares(lim))
+        self.occupancy = Occupancy(*slot_bounds(cfg))
+        self.unfinished = {}  # addr -> {stream: None} of its connections not yet upgraded, oldest first
         from edgegate.policy.admission import Admission
         from edgegate.policy.messages import compile_policies
 
@@ -105,7 +130,7 @@ class Gateway:
             await self._on_client(stream, ln)
 
         srv = await net.serve(ln.host, ln.port, on_client, self.rings, backlog=self.cfg.limits["listen_backlog"],
-                              high_water=self.cfg.limits["write_buffer_bytes"], **kw)
+                              high_water=self.cfg.limits["write_buffer_bytes"], admit=self._admit, **kw)
         self.servers.append(srv)
         self.listening[_listener_key(ln)] = srv
         for s in srv.sockets:
@@ -147,6 +172,8 @@ class Gateway:
         if (lim["rx_ring_bytes"], lim["ring_pool_rings"]) != (olim["rx_ring_bytes"], olim["ring_pool_rings"]):
             self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
             self.rings.set_pool(self.pool)
+        self.rings.set_shares(*ring_shares(lim))
+        self.occupancy.configure(*slot_bounds(cfg))
         want = {_listener_key(ln): ln for ln in cfg.listeners}
         for key in [k for k in self.listening if k not in want]:
             srv = self.listening.pop(key)
@@ -186,53 +213,97 @@ class Gateway:
         self.bans.ban(addr, ticks_add(now, seconds * 1000), reason, now)
         self.log.info("ban", address=addr, seconds=seconds, reason=reason)
 
-    async def _on_client(self, stream, listener=None):
+    def _admit(self, stream):
+        """At accept, before a byte is read: bans, the drain, and who holds the slots.
+
+        A refused plaintext client gets its status line; a TLS one is cut (it
+        cannot read a plaintext answer, and a handshake would cost more).
+        """
+        addr = stream.peer[0]
         self.log.count("accepted")
-        if isinstance(stream, _tls.MbedTlsStream):
-            # A banned address costs no handshake; unfinished handshakes hold TLS
-            # state too, so they count against max_conns.
-            if self.bans.banned(stream.peer[0], ticks_ms()):
-                self.log.count("rejected_banned")
-                stream.abort()
-                return
-            if len(self.sessions) + self.handshaking >= self.cfg.limits["max_conns"]:
-                self.log.count("tls_refused_at_capacity")
-                stream.abort()
-                return
-            self.handshaking += 1
-            try:
-                await aio.wait_for(stream.handshake(), listener.tls.handshake_ms / 1000)
-            except aio.TimeoutError:
-                self.log.count("tls_handshake_timeouts")
-                self.log.info("tls_refused", peer="%s:%s" % stream.peer[:2], why="handshake timeout")
-                stream.abort()
-                return
-            except _tls.TlsError as e:
-                self.log.count("tls_handshake_failures")
-                self.log.info("tls_refused", peer="%s:%s" % stream.peer[:2], why=str(e)[:200])
-                stream.abort()
-                return
-            finally:
-                self.handshaking -= 1
-        if self.bans.banned(stream.peer[0], ticks_ms()):
-            self.log.count("rejected_banned")
-            stream.write(response_error(403))
-            await linger_close(stream)
+        if self.bans.banned(addr, ticks_ms()):
+            status, why = 403, "banned"
+        elif self.draining:
+            status, why = 503, "draining"
+        else:
+            status = self.occupancy.admit(addr)
+            why = "capacity" if status == 503 else "too many connections from this address"
+            if status == EVICT:
+                self._evict_unfinished(self.occupancy.victim)
+                status = 0
+            if not status:
+                mine = self.unfinished.get(addr)
+                if mine is None:
+                    mine = self.unfinished[addr] = {}
+                mine[stream] = None
+                return True
+        self.log.count("rejected_%d" % status)
+        self.log.count("refused_at_accept")
+        if self.log.counters.get("refused_at_accept", 0) % 1000 == 1:  # a flood is logged, not every line of it
+            self.log.info("refused_at_accept", peer=addr, status=status, why=why,
+                          refused=self.log.counters["refused_at_accept"])
+        if getattr(stream, "secure", False):
+            stream.abort()
+        else:
+            # As admission answers the same limits: 5 s for a per-address cap, 1 s for capacity.
+            retry = {429: (("Retry-After", "5"),), 503: (("Retry-After", "1"),)}.get(status, ())
+            stream.write(response_error(status, retry))
+            stream.close()
+        return False
+
+    def established(self, stream):
+        """``stream``'s upgrade is done: it leaves the pending share of slots and rings."""
+        self.occupancy.establish(stream.peer[0])
+        self._forget_unfinished(stream)
+        stream.establish()
+
+    def _forget_unfinished(self, stream):
+        mine = self.unfinished.get(stream.peer[0])
+        if mine is not None:
+            mine.pop(stream, None)
+            if not mine:
+                del self.unfinished[stream.peer[0]]
+
+    def _evict_unfinished(self, addr):
+        """End the oldest unfinished connection of ``addr`` (it holds more than a newcomer would)."""
+        mine = self.unfinished.get(addr)
+        if not mine:
             return
-        if self.draining or len(self.sessions) >= self.cfg.limits["max_conns"]:
-            self.log.count("rejected_503")
-            stream.write(response_error(503, (("Retry-After", "1"),)))
-            await linger_close(stream)
-            return
-        self._next_id += 1
-        s = Session(self, stream, self._next_id)
-        self.sessions[s.id] = s
+        victim = next(iter(mine))
+        self._forget_unfinished(victim)
+        self.log.count("unfinished_evicted")
+        victim.abort()
+
+    async def _on_client(self, stream, listener=None):
         try:
-            await s.run()
+            if isinstance(stream, _tls.MbedTlsStream):
+                self.handshaking += 1
+                try:
+                    await aio.wait_for(stream.handshake(), listener.tls.handshake_ms / 1000)
+                except aio.TimeoutError:
+                    self.log.count("tls_handshake_timeouts")
+                    self.log.info("tls_refused", peer="%s:%s" % stream.peer[:2], why="handshake timeout")
+                    stream.abort()
+                    return
+                except _tls.TlsError as e:
+                    self.log.count("tls_handshake_failures")
+                    self.log.info("tls_refused", peer="%s:%s" % stream.peer[:2], why=str(e)[:200])
+                    stream.abort()
+                    return
+                finally:
+                    self.handshaking -= 1
+            self._next_id += 1
+            s = Session(self, stream, self._next_id)
+            self.sessions[s.id] = s
+            try:
+                await s.run()
+            finally:
+                del self.sessions[s.id]
+                if self.draining and not self.sessions:
+                    self._stopped.set()
         finally:
-            del self.sessions[s.id]
-            if self.draining and not self.sessions:
-                self._stopped.set()
+            self._forget_unfinished(stream)
+            self.occupancy.release(stream.peer[0], stream.established)
 
     async def _reap(self):
         while True:
@@ -243,6 +314,33 @@ class Gateway:
                     s.tick(now)
                 except Exception as e:  # pragma: no cover - a session bug must not stop the reaper
                     s._internal_error(e)
+            self._reclaim(now)
+
+    def _reclaim(self, now):
+        """Take rings back from clients that trickle: a frame or head that holds a ring longer
+        than ``timeouts.message_ms`` ends; while fewer than a sixteenth of the pool is free,
+        the longest holders (over ``_MIN_HOLD_MS``) end too, oldest first, until it is."""
+        lender, pool = self.rings, self.pool
+        reserve = max(2, pool.max_rings // 16)
+        pressed = pool.available < reserve
+        limit = self.cfg.timeouts["message_ms"]
+        slow = []
+        for stream in lender.holders:
+            held = ticks_diff(now, stream.since)
+            if held > limit or (pressed and held > _MIN_HOLD_MS):
+                slow.append((held, stream))
+        if not slow:
+            return
+        slow.sort(key=lambda hs: -hs[0])
+        by_stream = {s.client: s for s in self.sessions.values()}
+        for held, stream in slow:
+            if held <= limit and pool.available >= reserve:
+                continue
+            s = by_stream.get(stream)
+            if s is None:  # not (or no longer) a session's: a TLS handshake or a closing stream
+                stream.abort()
+                continue
+            s.reclaim("held a ring %d ms" % held if held > limit else "ring pool below its reserve")
 
     def drain(self):
         """Stop accepting and close every session with 1001 (SIGTERM)."""

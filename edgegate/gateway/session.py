@@ -19,6 +19,7 @@ from edgegate import rt
 from edgegate.policy.admission import Facts
 from edgegate.policy.errors import AuthError, MessageRefused, Reject
 from edgegate.rt import aio, const, ticks_add, ticks_diff, ticks_ms
+from edgegate.ws.buffer import RxBuffer
 from edgegate.ws.connection import Connection
 from edgegate.ws.errors import HandshakeError
 from edgegate.ws.events import CloseReceived, ConnectionFailed, Fragment
@@ -133,20 +134,40 @@ class Session:
                             client_close=self.cconn.close_rcvd, ms=ticks_diff(ticks_ms(), self.started))
 
     async def _read_upgrade(self):
+        """Read the upgrade request; None when the client left or was answered with an error.
+
+        A head that arrives in pieces is copied out of the ring into a buffer of
+        its own (at most ``max_header_bytes``) while the rest is awaited, so an
+        unfinished head never holds a ring that established sessions need.
+        """
         lim = self.cfg.limits
         client = self.client
+        held = None  # the unfinished head so far
         while True:
             if await client.fill() == 0:
                 return None
+            rx = client.rx
+            src, n = rx, 0
+            if held is not None:
+                n = held.write(rx.mv[rx.start:rx.end])
+                src = held
             try:
-                req = parse_upgrade(client.rx, lim["max_header_bytes"], lim["max_headers"],
-                                    lim["max_request_line"])
+                req = parse_upgrade(src, lim["max_header_bytes"], lim["max_headers"], lim["max_request_line"])
             except HandshakeError as e:
                 await self._reject(e.status, e.headers, str(e))
                 return None
-            if req is not None:
-                client.release_rx()  # no ring is held while the backend is dialled
-                return req
+            if req is None:
+                if held is None:
+                    held = RxBuffer(lim["max_header_bytes"] + 4)  # + the CRLFCRLF that ends a full-size head
+                    n = held.write(rx.mv[rx.start:rx.end])
+                rx.skip(n)
+                rx.need = 0
+                client.release_rx()
+                continue
+            if held is not None:  # what followed the head came in this read: it stays in the ring
+                rx.skip(n - len(held))
+            client.release_rx()  # no ring is held while the backend is dialled
+            return req
 
     async def _connect(self, req):
         gw = self.gw
@@ -198,6 +219,7 @@ class Session:
                                 rx=self.backend.rx, defer_fail_close=True, own_rx=False)
         self.client.write(response_101(req.key, protocol))
         self.state = RELAY
+        gw.established(self.client)
         self.client_seen = ticks_ms()
         gw.log.count("upgrades")
         ident = self.identity
@@ -234,11 +256,17 @@ class Session:
                 src.release_rx()  # back to the pool once every byte in it is parsed
                 if dst.write_buffer_size > high:
                     await dst.drain()
+                if src.write_buffer_size > high:
+                    # Pongs and closes answered to a peer that does not read: stop
+                    # reading it until it does (its idle deadline then ends it).
+                    self.gw.log.count("write_stalls")
+                    await src.drain()
                 if await src.fill() == 0:
                     sconn.receive_eof()
                     evs = sconn.events()
                     if evs:
                         self._relay(evs, src, sconn, dst, dconn, to_backend)
+                    src.release_rx()  # a side that has ended holds no ring while the other finishes
                     return
                 if to_backend:
                     self.client_seen = ticks_ms()
@@ -470,6 +498,17 @@ class Session:
         if self.state == RELAY:
             self.state = CLOSING
             self.close_started = ticks_ms()
+
+    def reclaim(self, why):
+        """Take back the ring a trickling peer holds: a head gets 408, a session 1008; both end."""
+        gw = self.gw
+        gw.log.count("rings_reclaimed")
+        gw.log.info("ring_reclaimed", id=self.id, peer=self.peer, state=STATE_NAMES[self.state], why=why)
+        if self.state == HANDSHAKE:
+            self.client.write(response_error(408))
+        elif self.state in (RELAY, CLOSING):
+            self.start_close(1008, "too slow")
+        self.client.close()  # gives the ring back now, whatever it held
 
     def kick(self, code, reason):
         """Operator's close: a session not yet relaying is simply cut."""

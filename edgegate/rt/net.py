@@ -14,7 +14,7 @@ the same. This module and ``aio`` are the only runtime-specific I/O code.
 
 import sys
 
-from . import IS_MICROPYTHON
+from . import IS_MICROPYTHON, ticks_ms
 from .aio import asyncio
 
 if IS_MICROPYTHON:  # pragma: no cover - MicroPython
@@ -79,11 +79,13 @@ if IS_MICROPYTHON:  # pragma: no cover - MicroPython
         def __init__(self, pool):
             self.pool = pool
 
-    async def serve(host, port, handler, rings, backlog=128, high_water=65536):
+    async def serve(host, port, handler, rings, backlog=128, high_water=65536, admit=None):
         make = _make(rings)
 
         async def on_conn(reader, writer):
-            await handler(Stream(reader, writer, make()))
+            s = Stream(reader, writer, make())
+            if admit is None or admit(s):
+                await handler(s)
 
         return await asyncio.start_server(on_conn, host, port, backlog)
 
@@ -105,65 +107,187 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             waiter.set_result(None)
 
     class Lender:
-        """Lends a RingPool's buffers to streams and stops reading when none is left.
+        """Lends a RingPool's buffers to streams, within shares, and stops readers that are over them.
 
-        A stream without a buffer is "idle". When the last buffer is lent, every
-        idle stream stops reading (so no socket wants a buffer that does not
-        exist); when one comes back they all resume. Exhaustion is the rare case,
-        so its O(idle streams) cost is paid only then.
+        A stream without a buffer is "idle"; it takes one when bytes arrive
+        (``lend``) and gives it back once they are parsed (``give_back``). Three
+        bounds decide whether an idle stream may read:
+
+        - the pool: when no ring is left, every idle stream stops reading;
+        - ``per_ip``: one client address holds at most this many rings at once;
+          its idle streams stop reading while it holds them all;
+        - ``heads``: streams that have not finished their upgrade (not yet
+          ``establish``ed) hold at most this many rings together, so unfinished
+          request heads can never take the rings that established sessions need.
+
+        Streams opened by the gateway itself (``addr`` None: backends) are bound
+        by the pool only. ``since`` (ticks ms) says how long each held ring has
+        been held: the gateway's reaper reclaims rings that trickling peers keep
+        (see ``holders``). A bound's stop costs O(streams it stops), paid only
+        when the bound is reached and when it is released.
         """
 
-        def __init__(self, pool):
+        def __init__(self, pool, per_ip=0, heads=0):
             self.pool = pool
-            self.idle = set()
-            self.starved = False
+            self.per_ip = per_ip or pool.max_rings
+            self.heads = heads or pool.max_rings
+            self.idle = {}  # addr -> set of idle streams
+            self.idle_heads = set()  # idle streams not yet established
+            self.held = {}  # addr -> rings its streams hold (keys leave at zero)
+            self.holders = set()  # client streams holding a ring
+            self.heads_held = 0
+            self.starved = False  # the pool is empty
+            self.full = set()  # addresses at their share
+            self.heads_full = False
             self.overflow = 0
 
+        # -- a stream's life --
+        def joined(self, stream):
+            self._idle_add(stream)
+            if self._blocked(stream):
+                stream._starve()
+
+        def left(self, stream):
+            self._idle_discard(stream)
+
+        def establish(self, stream):
+            """``stream`` finished its upgrade: its ring (if any) no longer counts as a head's."""
+            if stream.established:
+                return
+            stream.established = True
+            if stream.rx is not None and stream.rx.owner is not None:
+                self.heads_held -= 1
+                self._heads_released()
+            self.idle_heads.discard(stream)
+            if stream.rx is None and not self._blocked(stream):
+                stream._feed()
+
+        # -- rings --
         def lend(self, stream):
+            # A stream with a buffer is never stopped for want of one.
+            stream._feed()
             rx = self.pool.take()
-            if rx is None:  # not reachable while _starve runs at exhaustion; stay safe
+            if rx is None:
+                # A loop may hand out bytes of a read it polled before the stream was
+                # stopped: they get a buffer of their own, counted as overflow and
+                # reclaimed like a ring.
                 self.overflow += 1
                 from edgegate.ws.buffer import RxBuffer
 
                 rx = RxBuffer(self.pool.ring_bytes)  # owner None: counted as overflow
-            self.idle.discard(stream)
+                self._idle_discard(stream)
+                if stream.addr is not None:
+                    stream.since = ticks_ms()
+                    self.holders.add(stream)
+                return rx
+            self._idle_discard(stream)
+            addr = stream.addr
+            if addr is not None:
+                stream.since = ticks_ms()
+                self.holders.add(stream)
+                n = self.held[addr] = self.held.get(addr, 0) + 1
+                if n >= self.per_ip and addr not in self.full:
+                    self.full.add(addr)
+                    for s in self.idle.get(addr, ()):
+                        s._starve()
+                if not stream.established:
+                    self.heads_held += 1
+                    if self.heads_held >= self.heads and not self.heads_full:
+                        self.heads_full = True
+                        for s in self.idle_heads:
+                            s._starve()
             if self.pool.available == 0 and not self.starved:
-                self._starve()
+                self.starved = True
+                for group in self.idle.values():
+                    for s in group:
+                        s._starve()
             return rx
 
         def give_back(self, stream, rx):
+            """Take back ``stream``'s ring; whoever was stopped only for want of it reads again.
+
+            Every ending of a stream (parsed, closed, reset, aborted) comes here,
+            so a closed stream wakes the others as an open one does.
+            """
             if rx.owner is None:
                 self.overflow -= 1
+                self.holders.discard(stream)
             else:
                 rx.owner.give(rx)  # the pool it came from, even if a commit replaced it since
+                addr = stream.addr
+                if addr is not None and stream in self.holders:
+                    self.holders.discard(stream)
+                    n = self.held.get(addr, 0) - 1
+                    if n > 0:
+                        self.held[addr] = n
+                    else:
+                        self.held.pop(addr, None)
+                    if not stream.established:
+                        self.heads_held -= 1
+                    if addr in self.full and n < self.per_ip:
+                        self.full.discard(addr)
+                        self._feed(self.idle.get(addr, ()))
+                    if self.heads_full and self.heads_held < self.heads:
+                        self._heads_released()
             if not stream.closed:
-                self.idle.add(stream)
-                if self.starved:
-                    self._feed()
+                self._idle_add(stream)
+                if self._blocked(stream):
+                    stream._starve()
+            if self.starved and self.pool.available > 0:
+                self.starved = False
+                for group in list(self.idle.values()):
+                    self._feed(group)
 
         def set_pool(self, pool):
             """Lend from ``pool`` from now on (a commit changed the ring size or count)."""
             self.pool = pool
             if self.starved and pool.available > 0:
-                self._feed()
+                self.starved = False
+                for group in list(self.idle.values()):
+                    self._feed(group)
 
-        def joined(self, stream):
-            self.idle.add(stream)
-            if self.starved:
-                stream._starve()
+        def set_shares(self, per_ip, heads):
+            """New bounds (a commit); they apply as rings are next lent and returned."""
+            self.per_ip = per_ip or self.pool.max_rings
+            self.heads = heads or self.pool.max_rings
 
-        def left(self, stream):
-            self.idle.discard(stream)
+        def held_by(self, addr):
+            return self.held.get(addr, 0)
 
-        def _starve(self):
-            self.starved = True
-            for s in self.idle:
-                s._starve()
+        # -- internals --
+        def _blocked(self, stream):
+            if self.pool.available == 0:
+                return True
+            addr = stream.addr
+            if addr is None:
+                return False
+            return addr in self.full or (not stream.established and self.heads_held >= self.heads)
 
-        def _feed(self):
-            self.starved = False
-            for s in self.idle:
-                s._feed()
+        def _heads_released(self):
+            if self.heads_full and self.heads_held < self.heads:
+                self.heads_full = False
+                self._feed(self.idle_heads)
+
+        def _feed(self, streams):
+            for s in list(streams):
+                if not self._blocked(s):
+                    s._feed()
+
+        def _idle_add(self, stream):
+            group = self.idle.get(stream.addr)
+            if group is None:
+                group = self.idle[stream.addr] = set()
+            group.add(stream)
+            if not stream.established:
+                self.idle_heads.add(stream)
+
+        def _idle_discard(self, stream):
+            group = self.idle.get(stream.addr)
+            if group is not None:
+                group.discard(stream)
+                if not group:
+                    del self.idle[stream.addr]
+            self.idle_heads.discard(stream)
 
     class Stream(asyncio.BufferedProtocol):
         """A TCP connection whose received bytes land in ``rx`` without a copy.
@@ -174,7 +298,7 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
 
         __slots__ = ("rx", "transport", "peer", "eof", "closed", "pending", "_waiter", "_drain_waiter",
                      "_read_paused", "_starved", "_write_paused", "_high", "_copy_views", "_lender",
-                     "_on_made", "task", "peer_cert", "secure")
+                     "_on_made", "task", "peer_cert", "secure", "addr", "established", "since")
 
         def __init__(self, rx=None, high_water=65536, lender=None, on_made=None):
             self.rx = rx
@@ -195,11 +319,17 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
             self.task = None
             self.peer_cert = None  # the TLS peer's certificate (DER), once verified
             self.secure = False  # carried over TLS
+            self.addr = None  # the client's address (served streams); None: a stream the gateway opened
+            self.established = True  # False from accept until the upgrade is done (served streams)
+            self.since = 0  # ticks when the ring it holds was lent
 
         # -- protocol callbacks (the event loop calls these) --
         def connection_made(self, transport):
             self.transport = transport
             self.peer = transport.get_extra_info("peername") or ("?", 0)
+            if self._on_made is not None:  # accepted by a listener, not opened by us
+                self.addr = self.peer[0]
+                self.established = False
             ssl_object = transport.get_extra_info("ssl_object")
             if ssl_object is not None:  # the stdlib ssl backend: handshake already done
                 self.secure = True
@@ -281,7 +411,8 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         # -- the stream API the gateway uses --
         async def fill(self):
             """Wait for bytes in ``rx``; return how many arrived since the last call (0: EOF)."""
-            if self._read_paused and self.rx.size - (self.rx.end - self.rx.start) > 0:
+            rx = self.rx
+            if self._read_paused and (rx is None or rx.size - (rx.end - rx.start) > 0):
                 self._read_paused = False
                 if not self.closed and not self._starved:
                     self.transport.resume_reading()
@@ -300,11 +431,20 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
                 self._lender.give_back(self, rx)
 
         def _drop_rx(self):
-            # A closing stream gives its buffer back whatever is left in it.
+            # A closing stream gives its buffer back whatever is left in it,
+            # and what it had not yet reported is gone with it.
             rx = self.rx
             if self._lender is not None and rx is not None:
                 self.rx = None
+                self.pending = 0
                 self._lender.give_back(self, rx)
+
+        def establish(self):
+            """The upgrade is done: from now on this stream reads as an established session."""
+            if self._lender is not None:
+                self._lender.establish(self)
+            else:
+                self.established = True
 
         def _writable(self):
             # Nothing is written once the transport is closing: it would be lost, and
@@ -328,8 +468,10 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         async def drain(self):
             """Wait until the peer has taken enough of what was written."""
             if self._write_paused and not self.closed:
-                self._drain_waiter = asyncio.get_running_loop().create_future()
-                await self._drain_waiter
+                w = self._drain_waiter  # both pumps may wait on one stream: they share the wait
+                if w is None or w.done():
+                    w = self._drain_waiter = asyncio.get_running_loop().create_future()
+                await w
 
         def write_eof(self):
             """Half-close; where the transport cannot (TLS via stdlib ssl), close after flushing."""
@@ -375,8 +517,12 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         return rings, None
 
     async def serve(host, port, handler, rings, backlog=128, high_water=65536, stream_class=Stream,
-                    stream_args=(), ssl=None, ssl_handshake_timeout=None):
+                    stream_args=(), ssl=None, ssl_handshake_timeout=None, admit=None):
         """Listen on host:port; run ``handler(stream)`` as a task per connection.
+
+        ``admit(stream)``, when given, is asked first, as the connection is
+        accepted and before anything is read from it: on False the stream has
+        been refused (``admit`` answered and closed it) and no task runs.
 
         ``rings`` is a RingPool (buffers lent while data is in flight) or a
         callable returning a dedicated RxBuffer per connection. ``stream_class``
@@ -387,7 +533,8 @@ else:  # pragma: no cover - CPython (exercised by every gateway test)
         make_rx, lender = _source(rings)
 
         def made(s):
-            s.task = loop.create_task(handler(s))
+            if admit is None or admit(s):
+                s.task = loop.create_task(handler(s))
 
         def factory():
             return stream_class(make_rx() if make_rx else None, high_water, lender, made, *stream_args)

@@ -40,6 +40,9 @@ from .frames import (
 from .utf8 import Utf8Validator
 
 _NO_MESSAGE = const(-1)
+# Pongs queued and not yet taken by data_to_send(); past this the last one is
+# replaced by the newest (a peer's burst of a few pings still gets each answered).
+MAX_PENDING_PONGS = const(16)
 
 
 class Connection:
@@ -65,7 +68,7 @@ class Connection:
 
     __slots__ = ("is_client", "rx", "parser", "max_message_bytes", "assemble", "rand_bytes",
                  "defer_fail_close", "_events", "_out", "close_sent", "close_rcvd", "failure", "eof",
-                 "_discard", "_eof_queued", "_msg_op", "_msg_bytes", "_fed", "_utf8", "_parts", "_pong_at")
+                 "_discard", "_eof_queued", "_msg_op", "_msg_bytes", "_fed", "_utf8", "_parts", "_pong_at", "_pongs")
 
     def __init__(self, is_client, rx_bytes, max_frame_bytes, max_message_bytes,
                  assemble=True, rand_bytes=None, rx=None, defer_fail_close=False, own_rx=True, raw_binary=False):
@@ -91,7 +94,8 @@ class Connection:
         self.defer_fail_close = defer_fail_close
         self._events = []
         self._out = []
-        self._pong_at = -1  # where in _out the unsent pong is (at most one is ever pending)
+        self._pong_at = -1  # where in _out the last unsent pong is
+        self._pongs = 0  # unsent pongs (at most MAX_PENDING_PONGS)
         self.close_sent = False
         self.close_rcvd = 0  # the code received, 0 until then
         self.failure = None
@@ -227,11 +231,12 @@ class Connection:
                 data = bytes(payload)
                 if not self.close_sent:
                     # RFC 6455 5.5.3: a pong may answer only the most recent ping, so
-                    # a ping flood costs one pending pong, not one per ping.
+                    # a ping flood costs a few pending pongs, not one per ping.
                     pong = self._frame(OP_PONG, data, True)
-                    if self._pong_at >= 0:
+                    if self._pongs >= MAX_PENDING_PONGS:
                         self._out[self._pong_at] = pong
                     else:
+                        self._pongs += 1
                         self._pong_at = len(self._out)
                         self._out.append(pong)
                 self._events.append(Ping(data))
@@ -338,6 +343,7 @@ class Connection:
         """
         out = self._out
         self._pong_at = -1
+        self._pongs = 0
         if out:
             self._out = []
         else:

@@ -7,7 +7,7 @@ Every test that feeds bytes feeds them split at every offset (``data[:i]`` then
 
 from edgegate.ws.buffer import RxBuffer
 from edgegate.ws.close import close_payload
-from edgegate.ws.connection import Connection
+from edgegate.ws.connection import MAX_PENDING_PONGS, Connection
 from edgegate.ws.errors import LocalProtocolError, PayloadTooBig, ProtocolError
 from edgegate.ws.events import (
     BinaryMessage,
@@ -372,11 +372,18 @@ class PingPongTests(_ConnCase):
         self.assertReceives(client, s2c(OP_PING, b"Hello"), [Ping(b"Hello")],
                             [c2s(OP_PONG, b"Hello", True, CLIENT_KEY)])
 
-    def test_server_answers_only_the_latest_of_pings_whose_pongs_are_not_yet_sent(self):
-        # RFC 6455 5.5.3: a pong may answer only the most recent ping.
+    def test_server_answers_each_ping_of_a_short_burst_in_order(self):
         data = c2s(OP_PING, b"1") + c2s(OP_PING, b"") + c2s(OP_PING, b"3" * 125)
         self.assertReceives(server, data, [Ping(b"1"), Ping(b""), Ping(b"3" * 125)],
-                            [s2c(OP_PONG, b"3" * 125)])
+                            [s2c(OP_PONG, b"1"), s2c(OP_PONG, b""), s2c(OP_PONG, b"3" * 125)])
+
+    def test_past_the_pending_pong_bound_the_last_pong_answers_the_latest_ping(self):
+        # RFC 6455 5.5.3: a pong may answer only the most recent ping.
+        conn = server()
+        n = MAX_PENDING_PONGS
+        feed(conn, (b"".join(c2s(OP_PING, b"%d" % i) for i in range(n + 5)),))
+        self.assertEqual(conn.data_to_send(),
+                         [s2c(OP_PONG, b"%d" % i) for i in range(n - 1)] + [s2c(OP_PONG, b"%d" % (n + 4))])
 
     def test_server_answers_each_ping_whose_predecessor_pong_was_taken(self):
         conn = server()
@@ -386,20 +393,22 @@ class PingPongTests(_ConnCase):
             sent.extend(conn.data_to_send())
         self.assertEqual(sent, [s2c(OP_PONG, b"1"), s2c(OP_PONG, b""), s2c(OP_PONG, b"3" * 125)])
 
-    def test_a_hundred_thousand_unanswered_pings_leave_one_pong_pending(self):
+    def test_a_hundred_thousand_unanswered_pings_leave_a_bounded_few_pongs_pending(self):
         conn = server()
         burst = c2s(OP_PING, b"p" * 125) * 400
         for i in range(250):
             conn.receive_data(burst)
             conn.events()
-        self.assertEqual(conn.data_to_send(), [s2c(OP_PONG, b"p" * 125)])
+        self.assertEqual(conn.data_to_send(), [s2c(OP_PONG, b"p" * 125)] * MAX_PENDING_PONGS)
 
     def test_a_pong_keeps_its_place_before_frames_queued_after_it(self):
         conn = server()
-        feed(conn, (c2s(OP_PING, b"a"),))
-        conn.send_text("after")
+        feed(conn, (c2s(OP_PING, b"a") * (MAX_PENDING_PONGS - 1),))
         feed(conn, (c2s(OP_PING, b"b"),))
-        self.assertEqual(conn.data_to_send(), [s2c(OP_PONG, b"b"), s2c(OP_TEXT, b"after")])
+        conn.send_text("after")
+        feed(conn, (c2s(OP_PING, b"c"),))
+        self.assertEqual(conn.data_to_send(),
+                         [s2c(OP_PONG, b"a")] * (MAX_PENDING_PONGS - 1) + [s2c(OP_PONG, b"c"), s2c(OP_TEXT, b"after")])
 
     def test_server_reports_pong(self):
         self.assertReceives(server, c2s(OP_PONG, b"beat"), [Pong(b"beat")])

@@ -1,0 +1,119 @@
+"""Who holds the gateway's connection slots, decided at accept, before a byte is read.
+
+Every client connection counts from accept until it ends, whatever it is doing
+(a TLS handshake, an unfinished request head, a session, a refusal lingering).
+A connection is *pending* until its upgrade is done, then *established*.
+``admit(addr)`` refuses a new connection when
+
+- the gateway holds ``max_conns`` connections (503),
+- the address holds ``per_ip`` connections (429): the per-address cap binds
+  idle TCP connections too, not only admitted sessions,
+- the address holds ``pending_per_ip`` unfinished ones (429): one address may
+  have as many heads in flight as it may make upgrades at once,
+- ``pending_max`` unfinished ones are held in all and the address already
+  holds as many as the address holding the most (503): heads and handshakes
+  never take more than that share of the slots, so the rest stays a reserve
+  for established sessions whoever floods. When the share is full and another
+  address holds more unfinished connections than the newcomer's would, the
+  newcomer is admitted and ``admit`` names that address: the I/O layer ends
+  its oldest unfinished connection (``EVICT``). A crowd of flooding addresses
+  thus cannot keep a new address from being read.
+
+Pending connections are reclaimed by their deadline (``handshake_ms``), which
+the I/O layer enforces. The table holds one entry per address with a live
+connection, so it is bounded by ``max_conns``. Refusals are counted by reason.
+"""
+
+
+EVICT = -1
+
+
+class Occupancy:
+    __slots__ = ("max_conns", "per_ip", "pending_per_ip", "pending_max", "total", "pending", "_by", "refused",
+                 "victim")
+
+    def __init__(self, max_conns, per_ip, pending_per_ip, pending_max):
+        self.victim = None
+        self.total = 0
+        self.pending = 0
+        self._by = {}  # addr -> [connections, pending]
+        self.refused = {}  # reason -> count
+        self.configure(max_conns, per_ip, pending_per_ip, pending_max)
+
+    def configure(self, max_conns, per_ip, pending_per_ip, pending_max):
+        """New bounds (a commit): they apply to connections accepted from now on."""
+        self.max_conns = max(1, max_conns)
+        self.per_ip = max(1, per_ip)
+        self.pending_per_ip = max(1, min(pending_per_ip, self.per_ip))
+        self.pending_max = max(1, min(pending_max, self.max_conns))
+
+    def admit(self, addr):
+        """Count a new connection from ``addr``.
+
+        Returns 0 (admitted), the HTTP status refusing it, or ``EVICT``: admitted,
+        and ``victim`` names the address one of whose unfinished connections
+        must end now (it no longer counts here once its release comes).
+        """
+        if self.total >= self.max_conns:
+            return self._refuse("capacity", 503)
+        mine = self._by.get(addr)
+        if mine is not None:
+            if mine[0] >= self.per_ip:
+                return self._refuse("per_ip", 429)
+            if mine[1] >= self.pending_per_ip:
+                return self._refuse("pending_per_ip", 429)
+        evict = 0
+        if self.pending >= self.pending_max:
+            top, most = self._most_pending()
+            if most <= (mine[1] if mine is not None else 0) + 1:
+                return self._refuse("pending", 503)
+            self.victim = top
+            self.refused["evicted"] = self.refused.get("evicted", 0) + 1
+            evict = EVICT
+        if mine is None:
+            mine = self._by[addr] = [0, 0]
+        mine[0] += 1
+        mine[1] += 1
+        self.total += 1
+        self.pending += 1
+        return evict
+
+    def _most_pending(self):
+        # O(addresses with a live connection), paid only while the pending share is full.
+        top, most = None, 0
+        for addr, mine in self._by.items():
+            if mine[1] > most:
+                top, most = addr, mine[1]
+        return top, most
+
+    def establish(self, addr):
+        """The connection from ``addr`` finished its upgrade: it no longer counts as pending."""
+        mine = self._by.get(addr)
+        if mine is not None and mine[1] > 0:
+            mine[1] -= 1
+            self.pending -= 1
+
+    def release(self, addr, established):
+        """A connection from ``addr`` ended (``established``: after ``establish``)."""
+        mine = self._by.get(addr)
+        if mine is None:
+            return
+        mine[0] -= 1
+        self.total -= 1
+        if not established and mine[1] > 0:
+            mine[1] -= 1
+            self.pending -= 1
+        if mine[0] <= 0:
+            del self._by[addr]
+
+    def held(self, addr):
+        """(connections, pending) of ``addr``."""
+        mine = self._by.get(addr)
+        return (mine[0], mine[1]) if mine is not None else (0, 0)
+
+    def addresses(self):
+        return len(self._by)
+
+    def _refuse(self, reason, status):
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+        return status
