@@ -106,6 +106,7 @@ class Gateway:
         self.handshaking = 0  # TLS connections not yet through their handshake
         self.tls_listeners, self.tls_backends = {}, {}
         self._holders = {}  # listener key -> ContextHolder (TLS listeners)
+        self.carried = {}  # "host:port" -> "plaintext" or "tls <engine>, client_cert <mode>"
 
     async def start(self):
         """Open every listener; ``addresses`` then holds the bound (host, port)s."""
@@ -114,7 +115,7 @@ class Gateway:
         for ln in self.cfg.listeners:
             await self._listen(ln)
         self._reaper = aio.create_task(self._reap())
-        self.log.info("listening", addresses=["%s:%d" % a for a in self.addresses],
+        self.log.info("listening", addresses=["%s:%d" % a for a in self.addresses], carried=self.carried,
                       board=self.cfg.board, max_conns=lim["max_conns"], ring_pool_rings=lim["ring_pool_rings"],
                       routes=[r.path for r in self.cfg.routes])
 
@@ -133,8 +134,10 @@ class Gateway:
                               high_water=self.cfg.limits["write_buffer_bytes"], admit=self._admit, **kw)
         self.servers.append(srv)
         self.listening[_listener_key(ln)] = srv
+        how = "plaintext" if ln.tls is None else "tls %s, client_cert %s" % (ln.tls.backend, ln.tls.client_cert)
         for s in srv.sockets:
             self.addresses.append(s.getsockname()[:2])
+            self.carried["%s:%d" % s.getsockname()[:2]] = how
 
     def _audit(self, what, **fields):
         self.log.count("audit_%s" % what)
@@ -180,6 +183,7 @@ class Gateway:
             srv.close()
             self.servers.remove(srv)
             self.addresses = [a for a in self.addresses if a[1] != key[1]]
+            self.carried = {a: how for a, how in self.carried.items() if not a.endswith(":%d" % key[1])}
         opened = []
         for key, ln in want.items():
             if key not in self.listening:
