@@ -67,10 +67,11 @@ def slot_bounds(cfg):
 
     An address may have as many unfinished heads as upgrades it may make at
     once (its burst); unfinished heads and TLS handshakes take at most a
-    quarter of the slots.
+    quarter of the slots (16 on a box with few).
     """
     lim, adm = cfg.limits, cfg.admission
-    return (lim["max_conns"], adm.max_conns_per_ip, adm.ip_burst, max(1, lim["max_conns"] // 4))
+    n = lim["max_conns"]
+    return (n, adm.max_conns_per_ip, adm.ip_burst, max(min(n, 16), n // 4))
 
 
 class Gateway:
