@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PORTABLE = ("edgegate/ws", "edgegate/rt", "edgegate/config", "edgegate/console", "edgegate/policy")
+PORTABLE = ("edgegate/ws", "edgegate/rt", "edgegate/config", "edgegate/console", "edgegate/policy", "edgegate/relay")
 
 
 def mpy_cross():

@@ -25,7 +25,7 @@ import os  # noqa: E402
 
 from tests.portable import print_exception, run_module  # noqa: E402
 
-PACKAGES = ("ws", "rt", "config", "console", "policy", "console_io")
+PACKAGES = ("ws", "rt", "config", "console", "policy", "console_io", "relay")
 MARKER = "from tests.portable import"
 
 

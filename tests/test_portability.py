@@ -13,7 +13,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PORTABLE_PACKAGES = ("edgegate/ws", "edgegate/rt", "edgegate/config", "edgegate/console", "edgegate/policy")
+PORTABLE_PACKAGES = ("edgegate/ws", "edgegate/rt", "edgegate/config", "edgegate/console", "edgegate/policy",
+                     "edgegate/relay")
 SUMMARY = re.compile(r"^(\w+): (\d+) modules, (\d+) tests, (\d+) failed$", re.M)
 
 SAMPLE = '''

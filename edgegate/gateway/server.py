@@ -62,6 +62,20 @@ def ring_shares(lim):
     return max(2, rings // 8), max(1, rings // 4)
 
 
+def assembly_bounds(lim):
+    """(the assembly pool's bytes, one principal's share: an eighth, or one largest message)."""
+    pool = lim["assembly_pool_bytes"]
+    return pool, max(lim["max_message_bytes"], pool // 8)
+
+
+def compile_pipelines(cfg, box_id):
+    try:
+        from edgegate.pipeline import compile_pipelines as compile_
+    except ImportError:  # until the pipeline package lands: today's message policies, client to backend
+        from .legacy_chain import compile_legacy as compile_
+    return compile_(cfg, box_id)
+
+
 def slot_bounds(cfg):
     """Occupancy's bounds: (max_conns, per address, pending per address, pending in all).
 
@@ -92,14 +106,14 @@ class Gateway:
         self.occupancy = Occupancy(*slot_bounds(cfg))
         self.unfinished = {}  # addr -> {stream: None} of its connections not yet upgraded, oldest first
         from edgegate.policy.admission import Admission
-        from edgegate.policy.messages import compile_policies
+        from edgegate.relay.pool import AssemblyPool
 
         from .keys import load_keys
 
         self.admission = Admission(cfg, load_keys(cfg), self._audit)
-        self.messages = compile_policies(cfg)  # message policy name -> MessagePolicy, for new sessions
-        self.assembling = 0  # bytes of fragmented client messages being assembled, all sessions
-        self.assembling_by = {}  # the same by principal (else address); keys leave at zero
+        self.box_id = cfg.board
+        self.pipelines = compile_pipelines(cfg, self.box_id)  # policy name -> Pipeline, for new sessions
+        self.assembly = AssemblyPool(*assembly_bounds(lim))  # messages being assembled, all sessions
         self.bans = self.admission.bans  # console bans and automatic ones share the fixed table
         self.listening = {}  # listener key -> server
         self.started_ms = ticks_ms()
@@ -162,10 +176,9 @@ class Gateway:
         except _tls.TlsError as e:
             self.log.error("config_not_applied", why=str(e))
             return 0
-        from edgegate.policy.messages import compile_policies
-
         old = self.cfg
-        self.messages = compile_policies(cfg)
+        self.pipelines = compile_pipelines(cfg, self.box_id)
+        self.assembly.limit, self.assembly.share = assembly_bounds(cfg.limits)
         self.cfg = cfg
         self.tls_listeners, self.tls_backends, keys = prepared
         self.admission.reconfigure(cfg, keys)

@@ -1,0 +1,1 @@
+"""The relay as a sans-I/O core: events in, typed actions out (see ``core``)."""
