@@ -180,3 +180,46 @@ class ShimTests(TestCase):
             d = rt.utf8_decoder()
             self.assertEqual(d.decode(b"\xc3", False), "")
             self.assertEqual(d.decode(b"\xa9", True), "\u00e9")
+
+
+class RoomTests(TestCase):
+    """rt is split by job (clock, json, crypto, mask, text); the package re-exports every name."""
+
+    ROOMS = (
+        ("clock", ("ticks_ms", "ticks_diff", "ticks_add", "wall_s")),
+        ("json", ("json_loads", "json_dumps", "json_loads_strict")),
+        ("crypto", ("rand_bytes", "pbkdf2_sha256", "const_eq", "hmac_digest", "verify_signature")),
+        ("mask", ("apply_mask", "mask_key", "alloc_buffer")),
+        ("text", ("find", "utf8_decoder", "lower_ws", "present_bytes", "literal_search")),
+    )
+
+    def test_each_room_holds_its_names_and_the_package_re_exports_the_same_objects(self):
+        for room, names in self.ROOMS:
+            mod = __import__("edgegate.rt." + room, None, None, ("x",))
+            for name in names:
+                with self.subTest(room=room, name=name):
+                    self.assertIs(getattr(rt, name), getattr(mod, name))
+
+    def test_the_package_exports_exactly_the_rooms_names_and_the_runtime_probes(self):
+        want = {"IS_MICROPYTHON", "const"}
+        for _, names in self.ROOMS:
+            want.update(names)
+        self.assertEqual(set(rt.__all__), want)
+
+    def test_mask_key_is_four_fresh_bytes(self):
+        keys = [rt.mask_key() for _ in range(2000)]  # past one draw of 1024
+        self.assertTrue(all(type(k) is bytes and len(k) == 4 for k in keys))
+        self.assertTrue(len(set(keys)) > 1900)
+
+    def test_wall_s_is_unix_time(self):
+        self.assertTrue(rt.wall_s() > 1.6e9)
+
+    def test_pbkdf2_sha256_and_hmac_match_rfc_vectors(self):
+        # RFC 7914 11: PBKDF2-HMAC-SHA256 ("passwd", "salt", c=1), first 32 bytes.
+        self.assertEqual(rt.pbkdf2_sha256(b"passwd", b"salt", 1)[:8], bytes.fromhex("55ac046e56e3089f"))
+        # RFC 4231 test case 2.
+        mac = rt.hmac_digest("sha256", b"Jefe", b"what do ya want for nothing?")
+        self.assertEqual(mac[:8], bytes.fromhex("5bdcc146bf60754e"))
+        self.assertTrue(rt.const_eq(b"abc", bytearray(b"abc")))
+        self.assertFalse(rt.const_eq(b"abc", b"abd"))
+        self.assertFalse(rt.const_eq(b"abc", b"ab"))
