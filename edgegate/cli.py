@@ -222,11 +222,11 @@ async def _run(args, board, store, cfg, doc, source, notes, log, port):
         shell = Shell(box, max_failures=c.max_failures, lockout_ms=c.lockout_ms, idle_logout_ms=c.idle_logout_ms)
         log.info("console_port", port=port.name)
         console = aio.create_task(serial_console(shell, port, log))
-    from edgegate.gateway.tls import TlsError
+    from edgegate.errors import MaterialError
 
     try:
         await gw.serve_forever()
-    except TlsError as e:
+    except MaterialError as e:
         print("edgegate: tls: %s" % e, file=sys.stderr)
         return 2
     finally:

@@ -12,7 +12,8 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PORTABLE = ("edgegate/ws", "edgegate/rt", "edgegate/config", "edgegate/console", "edgegate/policy", "edgegate/relay")
+PORTABLE = ("edgegate/errors.py", "edgegate/ws", "edgegate/rt", "edgegate/config", "edgegate/console",
+            "edgegate/policy", "edgegate/relay")
 
 
 def mpy_cross():
@@ -22,6 +23,9 @@ def mpy_cross():
 
 def sources():
     for pkg in PORTABLE:
+        if pkg.endswith(".py"):  # a portable module outside the packages
+            yield pkg
+            continue
         for fn in sorted(os.listdir(os.path.join(ROOT, pkg))):
             if fn.endswith(".py"):
                 yield os.path.join(pkg, fn)

@@ -3,8 +3,9 @@
     micropython tests/run_portable.py
     python tests/run_portable.py
 
-A module is portable when it is ``tests/{ws,rt,config,console,policy,console_io}/test_*.py`` and imports
-``tests.portable`` (CPython-only modules such as ``test_properties`` do not).
+A module is portable when it is ``tests/<package>/test_*.py`` for a package in
+``PACKAGES`` and imports ``tests.portable`` (CPython-only modules such as
+``test_properties`` do not), or is named in ``TOP`` (modules of ``tests/`` itself).
 Exits 1 on any failure, including a module that fails to import.
 """
 
@@ -26,6 +27,7 @@ import os  # noqa: E402
 from tests.portable import print_exception, run_module  # noqa: E402
 
 PACKAGES = ("ws", "rt", "config", "console", "policy", "console_io", "relay")
+TOP = ("test_errors",)  # tests/test_errors.py: the error families of the whole package
 MARKER = "from tests.portable import"
 
 
@@ -36,7 +38,7 @@ def _is_portable(path):
 
 def modules():
     """Dotted names of the portable test modules, in a stable order."""
-    names = []
+    names = ["tests." + name for name in TOP]
     for pkg in PACKAGES:
         d = HERE + "/" + pkg
         try:

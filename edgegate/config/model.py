@@ -6,12 +6,12 @@ is written; one with neither is refused (deny by default). Certificate and key
 files are named here and read by the I/O layer, which reports a bad file by name.
 """
 
-from edgegate.ws.errors import EdgegateError
+from edgegate.errors import FieldError
 
 from . import limits as _limits
 
 
-class ConfigError(EdgegateError):
+class ConfigError(FieldError):
     """The document is invalid; ``path`` names the field."""
 
     def __init__(self, path, msg):

@@ -24,11 +24,11 @@ class Box(BoxOps):
     def prepare_config(self, cfg):
         from edgegate.config import ConfigError
 
-        from .tls import TlsError
+        from edgegate.errors import MaterialError
 
         try:
             self._prepared = (cfg, self.gw.prepare(cfg))
-        except TlsError as e:
+        except MaterialError as e:  # a TLS or a key file: ``prepare`` reads both
             raise ConfigError("tls", str(e)) from None
 
     # The ConfigSession calls this with each validated Config.

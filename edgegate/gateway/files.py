@@ -13,12 +13,12 @@ from edgegate.config.store import Storage
 
 
 def read_material(path, what, error):
-    """The bytes of a file the config names (a certificate, a key); ``error(msg)`` names it if unreadable."""
+    """The bytes of a file the config names (a certificate, a key); ``error(msg, path)`` names it if unreadable."""
     try:
         with open(path, "rb") as f:
             return f.read()
     except OSError as e:
-        raise error("%s %s: %s" % (what, path, e.strerror or e)) from None
+        raise error("%s %s: %s" % (what, path, e.strerror or e), path) from None
 
 
 class FileStorage(Storage):

@@ -8,13 +8,14 @@ oct) become python-mbedtls key objects. A file that cannot be used is a
 
 import binascii
 
+from edgegate.errors import MaterialError
 from edgegate.policy.admission import KeySet
 from edgegate.policy.jwt import JwtKey, b64url_decode
 
 from .files import read_material
 
 
-class KeyFileError(Exception):
+class KeyFileError(MaterialError):
     """A credential file could not be used; the message names it (never its content)."""
 
 

@@ -65,12 +65,12 @@ def check_files(cfg):
     """Every certificate, key and credential file loads as ``run`` loads it (raises ConfigError)."""
     from .keys import KeyFileError, load_keys
     from .server import prepare_tls
-    from .tls import TlsError
+    from edgegate.errors import MaterialError
 
     def load(part, field):
         try:
             prepare_tls(part)
-        except TlsError as e:
+        except MaterialError as e:
             raise ConfigError(field, str(e)) from None
         except ImportError as e:
             raise ConfigError(field, "cannot load its TLS engine (%s)" % e) from None

@@ -10,6 +10,7 @@ accepting, new sessions get the new routes and limits, and sessions whose
 route is gone are closed with 1001.
 """
 
+from edgegate.errors import MaterialError
 from edgegate.policy.bans import BanTable
 from edgegate.policy.occupancy import EVICT, Occupancy
 from edgegate.rt import aio, const, net, ticks_add, ticks_diff, ticks_ms
@@ -159,13 +160,13 @@ class Gateway:
         self.log.info("audit", what=what, **fields)
 
     def prepare(self, cfg):
-        """Read and check ``cfg``'s TLS and key files before it is committed (raises TlsError)."""
-        from .keys import KeyFileError, load_keys
+        """Read and check ``cfg``'s TLS and key files before it is committed.
 
-        try:
-            keys = load_keys(cfg)
-        except KeyFileError as e:
-            raise _tls.TlsError(str(e)) from None
+        Raises MaterialError (a KeyFileError or a TlsError) naming the file.
+        """
+        from .keys import load_keys
+
+        keys = load_keys(cfg)
         return prepare_tls(cfg) + (keys,)
 
     async def apply(self, cfg, prepared=None):
@@ -173,7 +174,7 @@ class Gateway:
         unless their route was removed (closed with 1001, "route removed")."""
         try:
             prepared = prepared or self.prepare(cfg)
-        except _tls.TlsError as e:
+        except MaterialError as e:
             self.log.error("config_not_applied", why=str(e))
             return 0
         old = self.cfg

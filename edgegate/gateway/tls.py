@@ -21,6 +21,7 @@ import hashlib
 import ssl
 import sys
 
+from edgegate.errors import MaterialError
 from edgegate.rt import aio, net
 
 from .files import read_material
@@ -55,8 +56,8 @@ _SCRATCH_VIEW = memoryview(_SCRATCH)
 _PEER_CLOSE_NOTIFY = 0x7880
 
 
-class TlsError(Exception):
-    """TLS material could not be loaded; the message names the file."""
+class TlsError(MaterialError):
+    """TLS material could not be loaded (the message names the file), or a handshake failed."""
 
 
 def _read(path, what):

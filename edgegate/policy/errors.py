@@ -1,9 +1,9 @@
 """Refusals: of an upgrade (an HTTP status) and of a client message (a close code or a drop)."""
 
-from edgegate.ws.errors import EdgegateError
+from edgegate.errors import EdgegateError, Refusal, Rejection
 
 
-class Reject(EdgegateError):
+class Reject(Rejection):
     """The upgrade is refused with ``status``; ``reason`` is a fixed word list, never peer text."""
 
     def __init__(self, status, reason, headers=(), kind="policy"):
@@ -15,10 +15,14 @@ class Reject(EdgegateError):
 
 
 class AuthError(EdgegateError):
-    """A credential was refused; the message says why (it never contains the credential)."""
+    """A credential was refused; the message says why (it never contains the credential).
+
+    Not a ``Rejection`` nor a ``Refusal``: the caller decides what it becomes
+    (admission: ``Reject`` 401; a token refreshed in session: close 1008).
+    """
 
 
-class MessageRefused(EdgegateError):
+class MessageRefused(Refusal):
     """A client message the chain refuses: close with ``code`` unless ``drop`` (discard it, go on).
 
     ``rule`` is type, size, rate, json, shape, signature or capacity (the
@@ -32,3 +36,8 @@ class MessageRefused(EdgegateError):
         self.rule = rule
         self.detail = detail
         self.drop = drop
+
+    @property
+    def close_code(self):
+        """``code``, under the name every ``Refusal`` carries it."""
+        return self.code

@@ -3,14 +3,16 @@
 ``ProtocolError`` subclasses carry the close code to send; ``HandshakeError``
 carries the HTTP status. ``reason`` is the fixed text put on the wire (never
 peer-controlled); the exception message, with numbers, goes to logs only.
+They are members of the families in ``edgegate.errors`` (``EdgegateError`` is
+re-exported here under its old import path).
 """
 
+from edgegate.errors import EdgegateError, Refusal, Rejection
 
-class EdgegateError(Exception):
-    """Root of every error edgegate raises on purpose."""
+__all__ = ("EdgegateError", "HandshakeError", "InvalidUtf8", "LocalProtocolError", "PayloadTooBig", "ProtocolError")
 
 
-class ProtocolError(EdgegateError):
+class ProtocolError(Refusal):
     """The peer broke RFC 6455; close with ``close_code``."""
 
     close_code = 1002
@@ -36,7 +38,7 @@ class InvalidUtf8(ProtocolError):
     reason = "invalid utf-8"
 
 
-class HandshakeError(EdgegateError):
+class HandshakeError(Rejection):
     """The HTTP upgrade failed; answer (server) or report (client) ``status``."""
 
     status = 400
