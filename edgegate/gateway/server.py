@@ -117,7 +117,7 @@ class Gateway:
         self.assembly = AssemblyPool(*assembly_bounds(lim))  # messages being assembled, all sessions
         self.bans = self.admission.bans  # console bans and automatic ones share the fixed table
         self.listening = {}  # listener key -> server
-        self.started_ms = ticks_ms()
+        self.started_ms = self.now_ms = ticks_ms()  # now_ms: the reaper's clock, 200 ms steps
         self.applied = 0
         self.handshaking = 0  # TLS connections not yet through their handshake
         self.tls_listeners, self.tls_backends = {}, {}
@@ -327,7 +327,7 @@ class Gateway:
     async def _reap(self):
         while True:
             await aio.sleep_ms(_TICK_MS)
-            now = ticks_ms()
+            now = self.now_ms = ticks_ms()
             for s in list(self.sessions.values()):
                 try:
                     s.tick(now)

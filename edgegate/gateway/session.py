@@ -125,7 +125,9 @@ class Session(Upgrade):
             self._internal_error(e)
 
     def _relay(self, side, rx):
-        self._perform(self.relay.received(side, rx, ticks_ms()), rx)
+        # The reaper's clock (200 ms steps) does for idle deadlines; pipelines (rates) get the exact one.
+        r = self.relay
+        self._perform(r.received(side, rx, ticks_ms() if r.chains[side] is not None else self.gw.now_ms), rx)
 
     def _perform(self, actions, rx):
         gw = self.gw

@@ -75,7 +75,7 @@ class Relay:
 
     __slots__ = ("conns", "chains", "pool", "key", "timeouts", "expires", "refresh", "mask_key", "who",
                  "state", "client_seen", "pinged", "close_started", "frames", "bytes", "dropped", "_asm", "_now",
-                 "wall")
+                 "wall", "_out", "_fwd")
 
     def __init__(self, cconn, bconn, timeouts, now_ms, mask_key, chains=(None, None), pool=None, key=None,
                  expires=None, refresh=None, who=None, wall=None):
@@ -98,12 +98,21 @@ class Relay:
         self._asm = [None, None]
         self._now = now_ms
         self.wall = wall or _no_wall  # wall-clock seconds, for steps that stamp messages
+        # received() answers most reads with one Forward in a list: both are reused
+        # (valid until the next call into the core), so relaying allocates neither.
+        self._out = []
+        self._fwd = (Forward(CLIENT, 0, 0), Forward(BACKEND, 0, 0))
 
     # ---- what happened -------------------------------------------------------
 
     def received(self, side, rx, now_ms):
-        """Bytes were committed into ``rx``, ``side``'s receive buffer; return the actions."""
-        out = []
+        """Bytes were committed into ``rx``, ``side``'s receive buffer; return the actions.
+
+        The list and its actions are valid until the next call into the core:
+        the pump performs them at once.
+        """
+        out = self._out
+        out.clear()
         self._now = now_ms
         conn = self.conns[side]
         conn.rx = rx
@@ -257,7 +266,13 @@ class Relay:
                     self._close(side, ev.code, "", out)
                 self._closing()
         if run_a >= 0:
-            out.append(Forward(dst, run_a, run_b))
+            if not out:  # the common case: one run, nothing else
+                f = self._fwd[dst]
+                f.start = run_a
+                f.end = run_b
+                out.append(f)
+            else:
+                out.append(Forward(dst, run_a, run_b))
         self.frames[side] += nframes
         self.bytes[side] += nbytes
 
