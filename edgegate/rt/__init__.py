@@ -24,9 +24,9 @@ CPython branches side by side, and every name is re-exported here
   ``literal_search`` (one compiled search for many literal byte patterns, or
   ``None`` where the runtime has no regex engine fit for it).
 
-I/O, CPython only: ``rt.aio`` (the asyncio subset) and ``rt.net`` (streams
-that read into lent receive rings). Not imported here: the portable core never
-needs them.
+I/O, not imported here (the portable core never needs it): ``rt.aio`` (the
+asyncio subset, both interpreters) and ``rt.net`` (streams that read into
+rings lent by ``ws.buffer.Lender``; CPython only, see its docstring).
 """
 
 try:

@@ -223,3 +223,18 @@ class RoomTests(TestCase):
         self.assertTrue(rt.const_eq(b"abc", bytearray(b"abc")))
         self.assertFalse(rt.const_eq(b"abc", b"abd"))
         self.assertFalse(rt.const_eq(b"abc", b"ab"))
+
+
+class NetTests(TestCase):
+    """rt.net is CPython's only; its Lender is the portable one in ws.buffer."""
+
+    def test_net_is_cpython_only_and_lends_with_the_portable_lender(self):
+        from edgegate.ws.buffer import Lender
+
+        if rt.IS_MICROPYTHON:
+            with self.assertRaises(ImportError):
+                __import__("edgegate.rt.net")
+            return
+        from edgegate.rt import net
+
+        self.assertIs(net.Lender, Lender)
