@@ -327,7 +327,7 @@ class Gateway:
     async def _reap(self):
         while True:
             await aio.sleep_ms(_TICK_MS)
-            now = self.now_ms = ticks_ms()
+            now = self.now_ms = self.rings.now = ticks_ms()
             for s in list(self.sessions.values()):
                 try:
                     s.tick(now)

@@ -175,11 +175,15 @@ class Lender:
     ``overflow`` until it is given back.
     """
 
-    def __init__(self, pool, per_ip=0, heads=0, clock=ticks_ms):
+    def __init__(self, pool, per_ip=0, heads=0, clock=None):
         self.pool = pool
         self.per_ip = per_ip or pool.max_rings
         self.heads = heads or pool.max_rings
-        self.clock = clock  # ticks ms, for ``since``
+        # ``since`` comes from ``clock()`` when given, else from ``now``, which the
+        # owner moves (the gateway's reaper, every 200 ms): lending then costs no
+        # new int per read.
+        self.clock = clock
+        self.now = ticks_ms()
         self.idle = {}  # addr -> set of idle streams
         self.idle_heads = set()  # idle streams not yet established
         self.held = {}  # addr -> rings its streams hold (keys leave at zero)
@@ -198,6 +202,9 @@ class Lender:
 
     def left(self, stream):
         self._idle_discard(stream)
+        group = self.idle.get(stream.addr)
+        if group is not None and not group:  # the address's groups go with its last stream
+            del self.idle[stream.addr]
 
     def establish(self, stream):
         """``stream`` finished its upgrade: its ring (if any) no longer counts as a head's."""
@@ -224,13 +231,13 @@ class Lender:
             rx = RxBuffer(self.pool.ring_bytes)  # owner None: counted as overflow
             self._idle_discard(stream)
             if stream.addr is not None:
-                stream.since = self.clock()
+                stream.since = self.now if self.clock is None else self.clock()
                 self.holders.add(stream)
             return rx
         self._idle_discard(stream)
         addr = stream.addr
         if addr is not None:
-            stream.since = self.clock()
+            stream.since = self.now if self.clock is None else self.clock()
             self.holders.add(stream)
             n = self.held[addr] = self.held.get(addr, 0) + 1
             if n >= self.per_ip and addr not in self.full:
@@ -243,7 +250,8 @@ class Lender:
                     self.heads_full = True
                     for s in self.idle_heads:
                         s._starve()
-        if self.pool.available == 0 and not self.starved:
+        pool = self.pool
+        if pool.lent >= pool.max_rings and not self.starved:
             self.starved = True
             for group in self.idle.values():
                 for s in group:
@@ -278,9 +286,9 @@ class Lender:
                     self._heads_released()
         if not stream.closed:
             self._idle_add(stream)
-            if self._blocked(stream):
+            if (self.starved or self.heads_full or self.full) and self._blocked(stream):
                 stream._starve()
-        if self.starved and self.pool.available > 0:
+        if self.starved and self.pool.lent < self.pool.max_rings:
             self.starved = False
             for group in list(self.idle.values()):
                 self._feed(group)
@@ -303,7 +311,8 @@ class Lender:
 
     # -- internals --
     def _blocked(self, stream):
-        if self.pool.available == 0:
+        pool = self.pool
+        if pool.lent >= pool.max_rings:
             return True
         addr = stream.addr
         if addr is None:
@@ -331,7 +340,6 @@ class Lender:
     def _idle_discard(self, stream):
         group = self.idle.get(stream.addr)
         if group is not None:
-            group.discard(stream)
-            if not group:
-                del self.idle[stream.addr]
-        self.idle_heads.discard(stream)
+            group.discard(stream)  # an empty group stays until the address's last stream leaves
+        if self.idle_heads:
+            self.idle_heads.discard(stream)
