@@ -13,7 +13,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORTABLE = ("edgegate/errors.py", "edgegate/ws", "edgegate/rt", "edgegate/config", "edgegate/console",
-            "edgegate/policy", "edgegate/relay")
+            "edgegate/policy", "edgegate/relay", "edgegate/pipeline", "edgegate/pipeline/steps")
 
 
 def mpy_cross():

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORTABLE_PACKAGES = ("edgegate/ws", "edgegate/rt", "edgegate/config", "edgegate/console", "edgegate/policy",
-                     "edgegate/relay")
+                     "edgegate/relay", "edgegate/pipeline")
 PORTABLE_MODULES = ("edgegate/errors.py",)
 SUMMARY = re.compile(r"^(\w+): (\d+) modules, (\d+) tests, (\d+) failed$", re.M)
 

@@ -75,12 +75,26 @@ class Route:
         self.backend_host, self.backend_port, self.backend_path = parse_ws_url(backend_url)
         self.backend_tls = backend_tls  # set for wss:// backends
         self.policy = None  # a RoutePolicy (edgegate.config.policy), set by parse
-        self.messages = None  # the message policy's name, or None: messages pass unchecked
+        self.messages = None  # the message policy's name, or None: client messages pass unchecked
         self.messages_by_subprotocol = {}  # negotiated sub-protocol -> message policy name
+        self.messages_to_client = None  # the same, for what the backend sends the client
+        self.messages_to_client_by_subprotocol = {}
+
+    def pipeline_for(self, direction, protocol):
+        """The message policy (pipeline) name for ``direction`` ("client": what the client sends the
+        backend; "backend": what the backend sends the client) of a session that negotiated
+        ``protocol``, or None: those messages pass unchecked."""
+        if direction == "client":
+            name, by = self.messages, self.messages_by_subprotocol
+        elif direction == "backend":
+            name, by = self.messages_to_client, self.messages_to_client_by_subprotocol
+        else:
+            raise ValueError("direction is client or backend")
+        return by.get(protocol, name) if protocol else name
 
     def message_policy_for(self, protocol):
-        """The message policy name for a session that negotiated ``protocol`` (or None)."""
-        return self.messages_by_subprotocol.get(protocol, self.messages) if protocol else self.messages
+        """The message policy name for what a client that negotiated ``protocol`` sends (or None)."""
+        return self.pipeline_for("client", protocol)
 
     def matches(self, path):
         if self.exact:
@@ -261,7 +275,8 @@ def _listener(v, path):
 
 def _route(v, path):
     _expect_dict(v, path, ("path", "match", "backend", "origins", "allow_missing_origin", "subprotocols",
-                           "require_subprotocol", "max_conns", "auth", "messages", "messages_by_subprotocol"))
+                           "require_subprotocol", "max_conns", "auth", "messages", "messages_by_subprotocol",
+                           "messages_to_client", "messages_to_client_by_subprotocol"))
     p = v.get("path")
     if not isinstance(p, str) or p[:1] != "/":
         raise ConfigError(path + ".path", "must be a string starting with /")
@@ -397,11 +412,13 @@ def parse(doc, board, name="document"):
         tmo[k] = _int(v, "timeouts." + k, 1, 86400000)
     console = _console(doc.get("console", {}))
     _expect_dict(doc, "", ("listen", "routes", "limits", "timeouts", "console", "auth", "admission", "message_policies"))
-    mps = _messages.message_policies(doc, lim["max_message_bytes"])
+    mps = _messages.message_policies(doc, lim["max_message_bytes"], lim["admission_table_entries"])
     for i, r in enumerate(routes):
         r.policy = _policy.route_policy(rs[i], "routes[%d]" % i, lim["max_conns"])
         r.messages, r.messages_by_subprotocol = _messages.route_messages(
             rs[i], "routes[%d]" % i, mps, r.policy.subprotocols)
+        r.messages_to_client, r.messages_to_client_by_subprotocol = _messages.route_messages(
+            rs[i], "routes[%d]" % i, mps, r.policy.subprotocols, "messages_to_client")
     jwt, api = _policy.auth(doc)
     _policy.check_routes(routes, jwt, api, lambda i: "routes[%d]" % i)
     return Config(board.get("name", "?"), listeners, routes, lim, tmo, console, jwt, api, _policy.admission(doc),

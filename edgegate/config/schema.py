@@ -5,6 +5,8 @@ this schema states the same shape for editors and other tools, and the tests
 check that both accept and refuse the same documents.
 """
 
+from edgegate.pipeline.registry import COMMON_KEYS, MAX_STEPS, STEPS
+
 from .limits import LIMIT_DEFAULTS, TIMEOUT_DEFAULTS
 from .messages import MAX_DENY, MAX_PATTERN, SIGNATURE_SETS
 from .model import CONSOLE_DEFAULTS
@@ -36,7 +38,26 @@ def _shape_schema():
         "description": {"type": "string"}, "title": {"type": "string"}}}
 
 
+def _step_schema(name, cls):
+    """One step's object: ``"step": NAME`` and the keys its class declares (``Step.SCHEMA``)."""
+    props = {"step": {"const": name}, "description": {"type": "string"}}
+    props.update(cls.SCHEMA)
+    assert set(props) == set(COMMON_KEYS) | set(cls.KEYS), name
+    return {"type": "object", "additionalProperties": False, "required": ["step"] + list(cls.REQUIRED),
+            "properties": props}
+
+
 def _message_policy_schema():
+    """A policy: the steps form, or the flat form it had before pipelines (still read)."""
+    steps = {"type": "object", "additionalProperties": False, "required": ["steps"], "properties": {
+        "steps": {"type": "array", "maxItems": MAX_STEPS,
+                  "items": {"oneOf": [_step_schema(n, c) for n, c in STEPS.items()]}},
+        "on_violation": {"enum": ["close", "drop"], "default": "close"},
+        "description": {"type": "string"}}}
+    return {"oneOf": [steps, _flat_policy_schema()]}
+
+
+def _flat_policy_schema():
     return {"type": "object", "additionalProperties": False, "properties": {
         "types": {"type": "array", "minItems": 1, "items": {"enum": ["text", "binary"]}},
         "max_bytes": {"type": "integer", "minimum": 1},
@@ -128,6 +149,8 @@ def schema():
                         "max_conns": {"type": "integer", "minimum": 1},
                         "messages": _NONEMPTY,
                         "messages_by_subprotocol": {"type": "object", "additionalProperties": _NONEMPTY},
+                        "messages_to_client": _NONEMPTY,
+                        "messages_to_client_by_subprotocol": {"type": "object", "additionalProperties": _NONEMPTY},
                         "auth": {"type": "object", "additionalProperties": False, "properties": {
                             "methods": {"type": "array", "items": {"enum": list(METHODS)}},
                             "query_param": _NONEMPTY,
