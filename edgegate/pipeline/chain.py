@@ -9,12 +9,12 @@ whose steps read nothing costs what its type, size and rate checks cost: no
 copy, no content access, ``judge`` returns at its first line.
 
 ``Chain.judge`` runs the content steps in order on one ``Message``, which
-each chain keeps for its messages (one at a time): the payload, its bytes
-(copied once, when a step first reads them) and its parsed JSON (parsed once,
-when a step first needs it). A step that rewrites calls ``Message.replace``:
-the replacement is what the following steps see, and it is refused with 1009
-when it is over ``limits.max_message_bytes``. After ``judge`` the message
-holds no reference to the payload (it may be a view into a receive ring).
+each chain keeps for its messages (one at a time): the payload's bytes
+(copied once from the view: every content step reads them) and its parsed
+JSON (parsed once, when a step first needs it). A step that rewrites calls
+``Message.replace``: the replacement is what the following steps see, and it
+is refused with 1009 when it is over ``limits.max_message_bytes``. The view
+itself (it may point into a receive ring) is never kept.
 """
 
 import json as _json
@@ -71,28 +71,22 @@ class Facts:
 
 
 class Message:
-    """One whole message as the content steps see it."""
+    """One whole message as the content steps see it: ``text``, ``raw`` (its bytes), ``facts``,
+    ``now_ms``, ``wall_s``; ``value``/``json`` parse it once."""
 
-    __slots__ = ("text", "payload", "facts", "now_ms", "wall_s", "limit", "raw_", "value_")
+    __slots__ = ("text", "raw", "facts", "now_ms", "wall_s", "limit", "value_")
 
     def __init__(self, facts, limit):
         self.facts = facts
         self.limit = limit  # the largest payload a rewriting step may produce
-        self.payload = self.raw_ = self.value_ = None
-
-    def raw(self):
-        """The payload as bytes (copied from the view once)."""
-        r = self.raw_
-        if r is None:
-            r = self.raw_ = bytes(self.payload)
-        return r
+        self.raw = self.value_ = None
 
     def json(self):
         """The payload parsed as strict JSON (once), or ``NOT_JSON``."""
         v = self.value_
         if v is UNPARSED:
             try:
-                v = json_loads_strict(self.raw().decode())
+                v = json_loads_strict(self.raw.decode())
             except (ValueError, RuntimeError, MemoryError):
                 # ValueError covers UnicodeError; RuntimeError: nesting past the parser's recursion limit.
                 v = NOT_JSON
@@ -101,7 +95,13 @@ class Message:
 
     def value(self, drop):
         """The parsed JSON; refused (1008 json, or dropped) when the payload is not a JSON document."""
-        v = self.json()
+        v = self.value_
+        if v is UNPARSED:
+            try:
+                v = json_loads_strict(self.raw.decode())
+            except (ValueError, RuntimeError, MemoryError):
+                v = NOT_JSON
+            self.value_ = v
         if v is NOT_JSON:
             raise MessageRefused(1008, "json", "not a JSON document", drop)
         return v
@@ -114,7 +114,7 @@ class Message:
         """
         if len(data) > self.limit:
             raise MessageRefused(1009, "size", "%d bytes after %s, over %d" % (len(data), by, self.limit), drop)
-        self.payload = self.raw_ = data
+        self.raw = data
         self.value_ = value
         return data
 
@@ -212,13 +212,15 @@ class Chain:
     """One session's one direction of a pipeline. See the module's docstring and ``edgegate.pipeline``."""
 
     __slots__ = ("name", "reads_text", "reads_binary", "start", "grow", "charge", "rates", "facts", "pipeline",
-                 "_msg")
+                 "_text", "_binary", "_msg")
 
     def __init__(self, pipeline, now_ms, key, facts):
         self.pipeline = pipeline
         self.name = pipeline.name
         self.reads_text = pipeline.reads_text
         self.reads_binary = pipeline.reads_binary
+        self._text = pipeline.text_steps
+        self._binary = pipeline.binary_steps
         self.start = pipeline.start
         self.grow = pipeline.grow
         rates = self.rates = tuple(s.session(now_ms, key) for s in pipeline.rates)
@@ -233,15 +235,14 @@ class Chain:
     def judge(self, text, payload, now_ms, wall_s):
         """The content steps, in order, on one whole message. None: pass it unchanged; bytes: the
         payload to send instead (rewritten). Raises ``MessageRefused``."""
-        steps = self.pipeline.text_steps if text else self.pipeline.binary_steps
+        steps = self._text if text else self._binary
         if steps is None:
             return None
         m = self._msg
         if m is None:
             m = self._msg = Message(self.facts, self.pipeline.max_message_bytes)
         m.text = text
-        m.payload = payload
-        m.raw_ = None
+        m.raw = bytes(payload)  # every content step reads the bytes: one copy, never the ring itself
         m.value_ = UNPARSED
         m.now_ms = now_ms
         m.wall_s = wall_s
@@ -252,5 +253,5 @@ class Chain:
                 if r is not None:
                     out = r
         finally:
-            m.payload = m.raw_ = m.value_ = None
+            m.raw = m.value_ = None
         return out

@@ -46,7 +46,7 @@ class JsonStep(Step):
         value = m.value(self.drop)
         d = self.max_depth
         if d is not None:
-            raw = m.raw()
+            raw = m.raw
             # Brackets are a cheap upper bound of the depth (strings may hold some): walk only past it.
             if raw.count(b"[") + raw.count(b"{") > d and depth_over(value, d):
                 raise MessageRefused(1008, "json", "nested deeper than %d" % d, self.drop)

@@ -878,7 +878,7 @@ class RedactStep(Step):
         return changed
 
     def judge(self, m):
-        raw = m.raw()
+        raw = m.raw
         paths = bool(self.paths) and self._may_name(raw)
         found = None  # the patterns' spans in the raw text
         patterns = False  # some pattern occurs, in the text or in its decoded JSON strings

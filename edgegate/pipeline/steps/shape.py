@@ -7,6 +7,7 @@ from edgegate.config.model import ConfigError
 from edgegate.config.shape import compile_shape
 from edgegate.policy.errors import MessageRefused
 
+from ..chain import NOT_JSON, UNPARSED
 from . import ON_VIOLATION_SCHEMA, Step, drop_of
 
 
@@ -32,7 +33,10 @@ class ShapeStep(Step):
         return cls(shape, drop_of(conf, where, ctx))
 
     def judge(self, m):
-        err = self.shape.check(m.value(self.drop))
+        v = m.value_
+        if v is UNPARSED or v is NOT_JSON:  # no json step before this one
+            v = m.value(self.drop)
+        err = self.shape.check(v)
         if err is not None:
             raise MessageRefused(1008, "shape", err, self.drop)
         return None

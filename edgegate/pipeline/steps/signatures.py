@@ -53,7 +53,7 @@ class SignaturesStep(Step):
 
     def judge(self, m):
         sc = self.scanner
-        raw = m.raw()
+        raw = m.raw
         hit = sc.find(raw)
         if hit is None and b"\\" in raw:
             hit = sc.find(json_unescaped(raw))
