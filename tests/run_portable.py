@@ -26,7 +26,7 @@ import os  # noqa: E402
 
 from tests.portable import print_exception, run_module  # noqa: E402
 
-PACKAGES = ("ws", "rt", "config", "console", "policy", "console_io", "relay")
+PACKAGES = ("ws", "rt", "config", "console", "policy", "console_io", "relay", "pipeline")
 TOP = ("test_errors",)  # tests/test_errors.py: the error families of the whole package
 MARKER = "from tests.portable import"
 

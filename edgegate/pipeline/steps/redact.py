@@ -160,30 +160,27 @@ def _card_groups(b, i, e, out):
 
 
 def _card_windows(b, groups, out):
+    """From each group on, the longest run of whole groups that is a card number (leftmost first)."""
     a = 0
     ng = len(groups)
     while a < ng:
+        ends = []  # group indexes where the digits from group a make 13 to 19
         total = 0
-        found = False
         for z in range(a, ng):
-            s, e = groups[z]
-            total += e - s
-            if total > 19:
-                break
             if z > a and groups[z - 1][1] - groups[z - 1][0] < 4:
                 break  # only the last group of a number may be shorter than 4 digits
+            total += groups[z][1] - groups[z][0]
+            if total > 19:
+                break
             if total >= 13:
-                if z == a:
-                    d = b[s:e]
-                else:
-                    d = b"".join([b[x:y] for x, y in groups[a:z + 1]])
-                if _is_card(d):
-                    out.append((groups[a][0], e))
-                    a = z + 1
-                    found = True
-                    break
-        if not found:
-            a += 1
+                ends.append(z)
+        for z in reversed(ends):
+            d = b"".join([b[x:y] for x, y in groups[a:z + 1]])
+            if _is_card(d):
+                out.append((groups[a][0], groups[z][1]))
+                a = z
+                break
+        a += 1
 
 
 def find_cards(b, out):
