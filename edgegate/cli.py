@@ -132,6 +132,39 @@ def build_config(args):
         raise _as_flag(e) from None
 
 
+def fix_config(args):
+    """``check --fix``: the flat message policies of ``args.file`` rewritten as steps.
+
+    The file as it is must check first (a fix never hides an error), and the
+    rewritten document must check too; then FILE.bak gets the old bytes and
+    FILE the new document, each replaced atomically. Prints what changed.
+    Returns the new Config, or None when there was nothing to fix.
+    """
+    from edgegate.config.messages import fix_document
+    from edgegate.gateway.files import FileStorage
+
+    path = args.file
+    doc = read_document(path)
+    new, changes = fix_document(doc)
+    if not changes:
+        print("nothing to fix: no message policy in the flat form")
+        return None
+    cfg = parse(new, load_board(args.board), path)
+    with open(path, "rb") as f:
+        old = f.read()
+    mode = os.stat(path).st_mode & 0o7777
+    folder, name = os.path.split(os.path.abspath(path))
+    store = FileStorage(folder)
+    store.write(name + ".bak", old)
+    store.write(name, (json.dumps(new, indent=2, ensure_ascii=False) + "\n").encode())
+    for name_ in (name + ".bak", name):
+        os.chmod(os.path.join(folder, name_), mode)
+    for line in changes:
+        print("fixed: " + line)
+    print("wrote %s (the previous one is %s.bak)" % (path, path))
+    return cfg
+
+
 def open_store(args, board):
     """(store, Config, document, source, notes) for ``run``."""
     from edgegate.config.store import ConfigStore, MemoryStorage
@@ -319,6 +352,9 @@ def build_parser():
     c.add_argument("--document-only", action="store_true",
                    help="check the document only, not what only the box has: listen hosts that resolve,"
                         " certificate, key and credential files that load (for a laptop)")
+    c.add_argument("--fix", action="store_true",
+                   help="rewrite message policies written in the flat form into the steps form: FILE is replaced"
+                        " atomically once the result checks, the previous one kept as FILE.bak")
 
     sub.add_parser("schema", help="print the config document's JSON Schema")
     ct = sub.add_parser("certs", help="host-side certificate tools")
@@ -385,6 +421,8 @@ def main(argv=None):
                 from edgegate.gateway.preflight import preflight
 
                 preflight(cfg)
+            if args.fix:
+                cfg = fix_config(args) or cfg
             print("ok: %d listener(s), %d route(s), %d message polic%s, max_conns=%d on board %s%s"
                   % (len(cfg.listeners), len(cfg.routes), len(cfg.message_policies),
                      "y" if len(cfg.message_policies) == 1 else "ies", cfg.limits["max_conns"], cfg.board,
