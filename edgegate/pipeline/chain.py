@@ -22,12 +22,14 @@ import json as _json
 from edgegate.policy.errors import MessageRefused
 from edgegate.rt import json_loads_strict
 
-try:  # CPython's json: compact, UTF-8 as it is, and no NaN or Infinity (they are not JSON)
-    _json.dumps(0.5, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    _DUMPS_KW = {"separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}
+try:  # CPython's json: one encoder, compact, UTF-8 as it is, and no NaN or Infinity (they are not JSON)
+    _encode = _json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
     _CHECK_FINITE = False
-except TypeError:  # pragma: no cover - MicroPython's: compact and UTF-8 already; it writes inf as inf
-    _DUMPS_KW = {"separators": (",", ":")}
+except AttributeError:  # pragma: no cover - MicroPython's: compact with separators, UTF-8 already, inf as inf
+
+    def _encode(value):
+        return _json.dumps(value, separators=(",", ":"))
+
     _CHECK_FINITE = True
 
 
@@ -50,7 +52,7 @@ def dumps(value):
     """``value`` as compact JSON bytes; ValueError for a number JSON cannot write (inf, nan)."""
     if _CHECK_FINITE:
         _finite(value)
-    return _json.dumps(value, **_DUMPS_KW).encode()
+    return _encode(value).encode()
 
 
 UNPARSED = object()  # Message.value before a step asked for it

@@ -12,7 +12,7 @@ rules, their costs and their refusals are the steps' (``pipeline/steps``).
 """
 
 from edgegate.pipeline.chain import Pipeline
-from edgegate.pipeline.steps.json import JsonStep, depth_over as _depth_over  # noqa: F401
+from edgegate.pipeline.steps.json import JsonStep
 from edgegate.pipeline.steps.rate import RateStep
 from edgegate.pipeline.steps.shape import ShapeStep
 from edgegate.pipeline.steps.signatures import SignaturesStep

@@ -8,11 +8,12 @@ as it is, or refuse it: 1008 enrich, or dropped with ``on_violation: drop``).
 milliseconds (``2026-11-25T00:48:03.123Z``); the others are the session's
 facts (null where there is none: no principal on an open route).
 
-A ``member`` the message already has is replaced, and goes last: a client
-cannot forge what the backend reads there (nor a backend what a client
-reads). Every enriched message is written back (compact JSON), so it costs a
-parse and a serialisation; a message over ``limits.max_message_bytes`` after
-it is refused (1009). Binary messages pass untouched.
+A ``member`` the message already has is replaced (removed, then written
+anew: last, where the runtime keeps member order): a client cannot forge what
+the backend reads there, nor a backend what a client reads. Every enriched
+message is written back (compact JSON), so it costs a parse and a
+serialisation; a message over ``limits.max_message_bytes`` after it is
+refused (1009). Binary messages pass untouched.
 """
 
 from edgegate.config.model import ConfigError
@@ -24,10 +25,20 @@ FIELDS = ("principal", "route", "subprotocol", "box", "peer", "ts")
 DEFAULT_FIELDS = ("principal", "route", "box", "ts")
 
 
+_last = [None, ""]  # the last second formatted, and its text up to the seconds
+
+
 def iso_utc(wall_s):
     """``wall_s`` (Unix seconds) as ``YYYY-MM-DDTHH:MM:SS.mmmZ``; integer arithmetic, no time module."""
-    ms = int(wall_s * 1000)
-    s, ms = divmod(ms, 1000)
+    s, ms = divmod(int(wall_s * 1000), 1000)
+    if s == _last[0]:
+        return "%s.%03dZ" % (_last[1], ms)
+    _last[1] = _second(s)
+    _last[0] = s
+    return "%s.%03dZ" % (_last[1], ms)
+
+
+def _second(s):
     days, s = divmod(s, 86400)
     # Civil date from days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
     z = days + 719468
@@ -39,7 +50,7 @@ def iso_utc(wall_s):
     day = doy - (153 * mp + 2) // 5 + 1
     month = mp + 3 if mp < 10 else mp - 9
     year = yoe + era * 400 + (1 if month <= 2 else 0)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (year, month, day, s // 3600, s // 60 % 60, s % 60, ms)
+    return "%04d-%02d-%02dT%02d:%02d:%02d" % (year, month, day, s // 3600, s // 60 % 60, s % 60)
 
 
 class EnrichStep(Step):
