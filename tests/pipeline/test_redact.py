@@ -97,6 +97,19 @@ class RegexTests(TestCase):
             with self.subTest(src=src):
                 self.assertEqual(found(regex_finder(compile_regex(src)), text), want)
 
+    def test_the_largest_programs_accepted_run_on_micropythons_engine_and_larger_ones_are_refused(self):
+        from edgegate.pipeline.steps.redact import _RegexError
+
+        a, b = "a" * 60, "b" * 60
+        for src, text in (("(?:%s|%s)!" % (a, b), b + "!"), ("[a-z]{0,20}!", "x" * 20 + "!"),
+                          ("\\w{0,10}@", "abcdefghij@")):
+            with self.subTest(src=src[:20]):
+                self.assertEqual(found(regex_finder(compile_regex(src)), text.encode()), [text.encode()])
+        for src in ("(?:%s|x|%s)!" % (a, b), "[a-z]{0,21}!", "\\w{0,11}@"):
+            with self.subTest(src=src[:20]):
+                with self.assertRaises(_RegexError):
+                    compile_regex(src)
+
     def test_a_long_input_costs_a_bounded_search(self):
         rx = regex_finder(compile_regex("[a-z]{1,16}@x"))
         self.assertEqual(found(rx, b"a" * 20000 + b"@x"), [b"a" * 16 + b"@x"])

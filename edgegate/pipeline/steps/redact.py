@@ -565,17 +565,22 @@ def _atom_code(kind, data):
 def _emit(alts):
     """(pattern, program bytes, ways, min length) of alternatives."""
     pats = []
-    size = ways = 0
+    sizes = []
+    ways = 0
     least = None
     for seq in alts:
         p, n, w, m = _emit_seq(seq)
         pats.append(p)
-        size += n
+        sizes.append(n)
         ways += w
         least = m if least is None else min(least, m)
-    if len(alts) > 1:
-        size += 4 * (len(alts) - 1)  # a Split and a Jmp per extra alternative
-        if size > 120:
+    size = sum(sizes)
+    n = len(alts)
+    if n > 1:
+        # MicroPython compiles A|B|C as Split, Split, A, Jmp, B, Jmp, C: the last Split jumps over
+        # every alternative but the last, each Jmp over one; a jump reaches 127 bytes (a few spared).
+        size += 4 * (n - 1)
+        if sum(sizes[:-1]) + 4 * n - 6 > 124 or max(sizes[1:]) > 122:
             raise _RegexError("alternatives too long for MicroPython's engine (its jumps reach 127 bytes of "
                               "program): shorten them")
     return b"|".join(pats), size, ways, least
