@@ -26,7 +26,11 @@ quote or backslash inside), ``[N]`` (an array index), ``.*`` or ``[*]``
 ``$["x-api-key"]``. At most 16 segments, 256 characters.
 
 Built-in patterns (searched in the message's bytes; linear: every byte is
-looked at a bounded number of times, whatever the input):
+looked at a bounded number of times, whatever the input; the constant is
+Python's, per candidate: a 64 KiB text made of nothing but candidates,
+``1234 1234 ...`` or ``a@b.cd a@b.cd ...``, costs up to about 25 ms per
+pattern on CPython on a 2-core EPYC, against about 10 us for 4 KiB of chat.
+On client messages put a size and a rate step before a redact step):
 
 - ``card``: 13 to 19 digits, contiguous or in groups split by one space or
   dash where every group but the last has at least 4 digits (4-4-4-4, 4-6-5,
@@ -218,7 +222,10 @@ def card_number(v):
 # -- email -------------------------------------------------------------------------------------------
 
 _LOCAL = _ALNUM + b"._%+-"
+_LOCAL_SET = frozenset(_LOCAL)
 _DOMAIN = _ALNUM + b".-"
+_DOMAIN_SET = frozenset(_DOMAIN)
+_LETTERS = _UPPER + _LOWER
 
 
 def find_emails(b, out):
@@ -228,31 +235,33 @@ def find_emails(b, out):
         a = b.find(b"@", pos)
         if a < 0:
             return
-        s = _run_start(b, a, _LOCAL, max(pos, a - 64))
+        pos = a + 1
+        if a == 0 or b[a - 1] not in _LOCAL_SET or pos >= n or b[pos] not in _DOMAIN_SET:
+            continue  # a stray @ costs these few tests
+        e = _run_end(b, pos, _DOMAIN)
+        pos = e  # a domain holds no @: the next candidate is after it
+        if b.find(b".", a + 1, e) < 0:
+            continue
+        s = _run_start(b, a, _LOCAL, max(0, a - 64))
         while s < a and b[s] == 0x2E:  # a local part does not start with a dot
             s += 1
-        e = _run_end(b, a + 1, _DOMAIN)
-        pos = a + 1
-        if s == a or e == a + 1:
+        if s == a:
             continue
         if s > 0 and b[s - 1] in (0x2F, 0x3A):  # after / or : it is a URL's userinfo or path
             if not (b[s - 1] == 0x3A and b[max(0, s - 7):s].lower() == b"mailto:"):
                 continue
         dom = b[a + 1:e].rstrip(b".-")
         if len(dom) > 253:
-            pos = e
             continue
         labels = dom.split(b".")
         if len(labels) < 2:
             continue
         tld = labels[-1]
-        if len(tld) < 2 or tld.strip(_UPPER + _LOWER):
+        if len(tld) < 2 or tld.strip(_LETTERS):
             continue
         if any(not lb or len(lb) > 63 or lb[0] == 0x2D or lb[-1] == 0x2D for lb in labels):
             continue
-        end = a + 1 + len(dom)
-        out.append((s, end))
-        pos = end if end < n else n
+        out.append((s, a + 1 + len(dom)))
 
 
 # -- jwt ---------------------------------------------------------------------------------------------
@@ -299,7 +308,6 @@ def find_jwts(b, out):
 # -- bearer ------------------------------------------------------------------------------------------
 
 _TOKEN68 = _ALNUM + b"-._~+/="
-_LETTERS = _UPPER + _LOWER
 
 
 def _token_like(t):
