@@ -23,7 +23,9 @@ from .session import Session, linger_close
 
 _TICK_MS = const(200)
 _MAX_BANS = const(1024)
-_MIN_HOLD_MS = const(1000)  # under ring pressure, a ring held longer than this by a partial unit is reclaimable
+_MIN_HOLD_MS = const(1000)
+_MAX_REFUSING = const(256)  # refused connections answered and lingering at once (sockets, not rings)
+_LINGER_S = 1.0  # under ring pressure, a ring held longer than this by a partial unit is reclaimable
 
 
 def _route_key(r):
@@ -105,6 +107,7 @@ class Gateway:
         self.pool = RingPool(lim["rx_ring_bytes"], lim["ring_pool_rings"])
         self.rings = net.Lender(self.pool, *ring_shares(lim))
         self.occupancy = Occupancy(*slot_bounds(cfg))
+        self.refusing = 0  # refused at accept and still lingering (see _admit)
         self.unfinished = {}  # addr -> {stream: None} of its connections not yet upgraded, oldest first
         from edgegate.policy.admission import Admission
         from edgegate.relay.pool import AssemblyPool
@@ -261,14 +264,18 @@ class Gateway:
         if self.log.counters.get("refused_at_accept", 0) % 1000 == 1:  # a flood is logged, not every line of it
             self.log.info("refused_at_accept", peer=addr, status=status, why=why,
                           refused=self.log.counters["refused_at_accept"])
-        if getattr(stream, "secure", False):
-            stream.abort()
+        if getattr(stream, "secure", False) or self.refusing >= _MAX_REFUSING:
+            stream.abort()  # past the bound a flood's refusals are not answered, only cut
         else:
             # As admission answers the same limits: 5 s for a per-address cap, 1 s for capacity.
             retry = {429: (("Retry-After", "5"),), 503: (("Retry-After", "1"),)}.get(status, ())
-            stream.write(response_error(status, retry))
-            stream.close()
+            stream.refuse(response_error(status, retry), _LINGER_S)
+            self.refusing += 1
+            aio.asyncio.get_running_loop().call_later(_LINGER_S, self._refused_gone)
         return False
+
+    def _refused_gone(self):
+        self.refusing -= 1
 
     def established(self, stream):
         """``stream``'s upgrade is done: it leaves the pending share of slots and rings."""

@@ -46,6 +46,9 @@ __all__ = ("Lender", "Server", "Stream", "connect", "resolve", "serve")
 _VIEWS_ARE_COPIED = sys.version_info < (3, 12)
 
 
+_DISCARD = memoryview(bytearray(4096))  # where a refused connection's last polled read goes
+
+
 def resolve(waiter):
     """Wake whoever awaits ``waiter`` (a future, or None when nobody waits)."""
     if waiter is not None and not waiter.done():
@@ -61,7 +64,7 @@ class Stream(asyncio.BufferedProtocol):
 
     __slots__ = ("rx", "transport", "peer", "eof", "closed", "pending", "_waiter", "_drain_waiter",
                  "_read_paused", "_starved", "_write_paused", "_high", "_copy_views", "_lender",
-                 "_on_made", "task", "peer_cert", "secure", "addr", "established", "since")
+                 "_on_made", "task", "peer_cert", "secure", "addr", "established", "since", "_answer")
 
     def __init__(self, rx=None, high_water=65536, lender=None, on_made=None):
         self.rx = rx
@@ -85,6 +88,7 @@ class Stream(asyncio.BufferedProtocol):
         self.addr = None  # the client's address (served streams); None: a stream the gateway opened
         self.established = True  # False from accept until the upgrade is done (served streams)
         self.since = 0  # ticks when the ring it holds was lent
+        self._answer = None  # a refusal waiting for the peer's first bytes (see refuse)
 
     # -- protocol callbacks (the event loop calls these) --
     def connection_made(self, transport):
@@ -115,11 +119,16 @@ class Stream(asyncio.BufferedProtocol):
     def get_buffer(self, sizehint):
         rx = self.rx
         if rx is None:
+            if self._lender is None:  # refused: what a read already polled brings is dropped
+                return _DISCARD
             rx = self.rx = self._lender.lend(self)
         return rx.tail()
 
     def buffer_updated(self, nbytes):
         rx = self.rx
+        if rx is None:  # refused: its request is read into the discard buffer, then answered
+            self._answer_refusal()
+            return
         rx.commit(nbytes)
         self.pending += nbytes
         if rx.end - rx.start == rx.size:
@@ -128,6 +137,8 @@ class Stream(asyncio.BufferedProtocol):
         self._wake()
 
     def eof_received(self):
+        if self._answer is not None:
+            self._answer_refusal()
         self.eof = True
         self._wake()
         # Keep a TCP transport open for our side to finish (half-close). An
@@ -254,6 +265,29 @@ class Stream(asyncio.BufferedProtocol):
         if t is not None and not t.is_closing():
             t.close()
         self._drop_rx()
+
+    def refuse(self, answer, linger_s):
+        """Answer a connection refused at accept, without a ring.
+
+        What it sends is read into a shared discard buffer; the answer goes out
+        after its first bytes (a client that reads only after writing its
+        request would miss an answer sent before it), then a FIN. The socket is
+        cut when the peer closes or after ``linger_s``: closing at once with
+        input unread would send an RST that can destroy the answer.
+        """
+        self._answer = answer
+        if self._lender is not None:  # it leaves the lender: no ring is ever lent to it
+            self._drop_rx()
+            self._lender.left(self)
+            self._lender = None
+        if self.transport is not None and not self.transport.is_closing():
+            asyncio.get_running_loop().call_later(linger_s, self.abort)
+
+    def _answer_refusal(self):
+        answer, self._answer = self._answer, None
+        if answer is not None:
+            self.write(answer)
+            self.write_eof()
 
     def abort(self):
         if self.transport is not None:
