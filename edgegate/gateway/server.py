@@ -88,7 +88,7 @@ def slot_bounds(cfg):
     """
     lim, adm = cfg.limits, cfg.admission
     n = lim["max_conns"]
-    return (n, adm.max_conns_per_ip, adm.ip_burst, max(min(n, 16), n // 4))
+    return (n, adm.max_conns_per_ip, adm.ip_burst, max(min(n, 16), n // 4), cfg.timeouts["handshake_ms"] // 4)
 
 
 class Gateway:
@@ -109,6 +109,7 @@ class Gateway:
         self.occupancy = Occupancy(*slot_bounds(cfg))
         self.refusing = 0  # refused at accept and still lingering (see _admit)
         self.unfinished = {}  # addr -> {stream: None} of its connections not yet upgraded, oldest first
+        self.unfinished_all = {}  # stream -> ticks accepted, every unfinished connection, oldest first
         from edgegate.policy.admission import Admission
         from edgegate.relay.pool import AssemblyPool
 
@@ -248,7 +249,10 @@ class Gateway:
         elif self.draining:
             status, why = 503, "draining"
         else:
-            status = self.occupancy.admit(addr)
+            oldest = 0
+            if self.occupancy.pending >= self.occupancy.pending_max and self.unfinished_all:
+                oldest = ticks_diff(ticks_ms(), next(iter(self.unfinished_all.values())))
+            status = self.occupancy.admit(addr, oldest)
             why = "capacity" if status == 503 else "too many connections from this address"
             if status == EVICT:
                 self._evict_unfinished(self.occupancy.victim)
@@ -258,6 +262,7 @@ class Gateway:
                 if mine is None:
                     mine = self.unfinished[addr] = {}
                 mine[stream] = None
+                self.unfinished_all[stream] = ticks_ms()
                 return True
         self.log.count("rejected_%d" % status)
         self.log.count("refused_at_accept")
@@ -284,6 +289,7 @@ class Gateway:
         stream.establish()
 
     def _forget_unfinished(self, stream):
+        self.unfinished_all.pop(stream, None)
         mine = self.unfinished.get(stream.peer[0])
         if mine is not None:
             mine.pop(stream, None)
@@ -291,11 +297,16 @@ class Gateway:
                 del self.unfinished[stream.peer[0]]
 
     def _evict_unfinished(self, addr):
-        """End the oldest unfinished connection of ``addr`` (it holds more than a newcomer would)."""
-        mine = self.unfinished.get(addr)
-        if not mine:
-            return
-        victim = next(iter(mine))
+        """End the oldest unfinished connection of ``addr`` (None: of all) to make room for a newcomer."""
+        if addr is None:
+            if not self.unfinished_all:
+                return
+            victim = next(iter(self.unfinished_all))
+        else:
+            mine = self.unfinished.get(addr)
+            if not mine:
+                return
+            victim = next(iter(mine))
         self._forget_unfinished(victim)
         self.log.count("unfinished_evicted")
         victim.abort()

@@ -16,8 +16,11 @@ A connection is *pending* until its upgrade is done, then *established*.
   for established sessions whoever floods. When the share is full and another
   address holds more unfinished connections than the newcomer's would, the
   newcomer is admitted and ``admit`` names that address: the I/O layer ends
-  its oldest unfinished connection (``EVICT``). A crowd of flooding addresses
-  thus cannot keep a new address from being read.
+  its oldest unfinished connection (``EVICT``). When every address holds as
+  few as the newcomer's (a crowd, one idle connection each), the oldest
+  unfinished connection of all is ended instead, once it has waited
+  ``min_pending_ms`` (``victim`` None). A crowd of flooding addresses thus
+  cannot keep a new address from being read.
 
 Pending connections are reclaimed by their deadline (``handshake_ms``), which
 the I/O layer enforces. The table holds one entry per address with a live
@@ -29,30 +32,33 @@ EVICT = -1
 
 
 class Occupancy:
-    __slots__ = ("max_conns", "per_ip", "pending_per_ip", "pending_max", "total", "pending", "_by", "refused",
-                 "victim")
+    __slots__ = ("max_conns", "per_ip", "pending_per_ip", "pending_max", "min_pending_ms", "total", "pending",
+                 "_by", "refused", "victim")
 
-    def __init__(self, max_conns, per_ip, pending_per_ip, pending_max):
+    def __init__(self, max_conns, per_ip, pending_per_ip, pending_max, min_pending_ms=1000):
         self.victim = None
         self.total = 0
         self.pending = 0
         self._by = {}  # addr -> [connections, pending]
         self.refused = {}  # reason -> count
-        self.configure(max_conns, per_ip, pending_per_ip, pending_max)
+        self.configure(max_conns, per_ip, pending_per_ip, pending_max, min_pending_ms)
 
-    def configure(self, max_conns, per_ip, pending_per_ip, pending_max):
+    def configure(self, max_conns, per_ip, pending_per_ip, pending_max, min_pending_ms=1000):
         """New bounds (a commit): they apply to connections accepted from now on."""
+        self.min_pending_ms = min_pending_ms
         self.max_conns = max(1, max_conns)
         self.per_ip = max(1, per_ip)
         self.pending_per_ip = max(1, min(pending_per_ip, self.per_ip))
         self.pending_max = max(1, min(pending_max, self.max_conns))
 
-    def admit(self, addr):
-        """Count a new connection from ``addr``.
+    def admit(self, addr, oldest_pending_ms=0):
+        """Count a new connection from ``addr`` (``oldest_pending_ms``: how long the oldest
+        unfinished connection has waited).
 
         Returns 0 (admitted), the HTTP status refusing it, or ``EVICT``: admitted,
-        and ``victim`` names the address one of whose unfinished connections
-        must end now (it no longer counts here once its release comes).
+        and ``victim`` names the address whose oldest unfinished connection must
+        end now, or is None for the oldest of all (it no longer counts here once
+        its release comes).
         """
         if self.total >= self.max_conns:
             return self._refuse("capacity", 503)
@@ -65,9 +71,12 @@ class Occupancy:
         evict = 0
         if self.pending >= self.pending_max:
             top, most = self._most_pending()
-            if most <= (mine[1] if mine is not None else 0) + 1:
+            if most > (mine[1] if mine is not None else 0) + 1:
+                self.victim = top
+            elif oldest_pending_ms >= self.min_pending_ms:
+                self.victim = None
+            else:
                 return self._refuse("pending", 503)
-            self.victim = top
             self.refused["evicted"] = self.refused.get("evicted", 0) + 1
             evict = EVICT
         if mine is None:

@@ -323,3 +323,26 @@ def test_a_client_that_pings_and_never_reads_stays_within_its_write_buffer(loop)
                 await box.another_address_gets_101()
                 sock.close()
     run_on(loop, main())
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_crowd_holding_one_idle_connection_per_address_cannot_keep_a_newcomer_out(loop):
+    async def main():
+        # max_conns 64: unfinished ones may take 16; 40 addresses hold one idle connection each
+        async with Box(limits={"max_conns": 64}, timeouts={"handshake_ms": 4000}) as box:
+            async with Steady(box.url) as steady:
+                crowd = []
+                for i in range(40):
+                    try:
+                        crowd.append(await open_raw(box.port, "127.0.4.%d" % (i + 2)))
+                    except OSError:
+                        pass
+                await asyncio.sleep(1.2)  # past min_pending_ms (handshake_ms / 4)
+                assert box.gw.occupancy.pending == box.gw.occupancy.pending_max
+                for _ in range(3):
+                    await box.another_address_gets_101()
+                    await steady.advance()
+                assert box.count("unfinished_evicted") >= 1  # the first newcomer took the oldest idle slot
+                for r, w in crowd:
+                    w.transport.abort()
+    run_on(loop, main())
