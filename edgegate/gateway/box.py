@@ -155,8 +155,15 @@ class Box(BoxOps):
 
 
 def _messages_cell(route):
-    """The route's message policy for ``show routes``: ``chat raw.v1=raw``, or "-"."""
+    """The route's pipelines for ``show routes``: ``chat raw.v1=raw``, then ``to client: out`` when
+    the route has a backend->client one; "-" when none."""
     parts = [route.messages or "-"]
     for proto in sorted(route.messages_by_subprotocol):
         parts.append("%s=%s" % (proto, route.messages_by_subprotocol[proto]))
+    out = getattr(route, "messages_to_client", None)
+    by = getattr(route, "messages_to_client_by_subprotocol", {})
+    if out or by:
+        parts.append("| to client: %s" % (out or "-"))
+        for proto in sorted(by):
+            parts.append("%s=%s" % (proto, by[proto]))
     return " ".join(parts)

@@ -11,6 +11,7 @@ route is gone are closed with 1001.
 """
 
 from edgegate.errors import MaterialError
+from edgegate.pipeline import compile_pipelines
 from edgegate.policy.bans import BanTable
 from edgegate.policy.occupancy import EVICT, Occupancy
 from edgegate.rt import aio, const, net, ticks_add, ticks_diff, ticks_ms
@@ -69,14 +70,6 @@ def assembly_bounds(lim):
     """(the assembly pool's bytes, one principal's share: an eighth, or one largest message)."""
     pool = lim["assembly_pool_bytes"]
     return pool, max(lim["max_message_bytes"], pool // 8)
-
-
-def compile_pipelines(cfg, box_id):
-    try:
-        from edgegate.pipeline import compile_pipelines as compile_
-    except ImportError:  # until the pipeline package lands: today's message policies, client to backend
-        from .legacy_chain import compile_legacy as compile_
-    return compile_(cfg, box_id)
 
 
 def slot_bounds(cfg):

@@ -9,6 +9,7 @@ the assembly pool's key, the credential's expiry and refresh.
 """
 
 from edgegate import rt
+from edgegate.pipeline import Facts as StepFacts
 from edgegate.policy.admission import Facts
 from edgegate.policy.errors import Reject
 from edgegate.relay.core import RELAY, Relay
@@ -130,18 +131,10 @@ class Upgrade:
 
     def _chains(self, route, protocol, key, now):
         """The pipelines of both directions for this session (None where the route has none)."""
-        try:
-            from edgegate.pipeline import Facts as StepFacts
-        except ImportError:
-            from .legacy_chain import Facts as StepFacts
-
         facts = StepFacts(self.accept.principal, route.path, protocol, self.gw.box_id, self.client.peer[0])
         out = []
         for direction in ("client", "backend"):
-            if hasattr(route, "pipeline_for"):
-                name = route.pipeline_for(direction, protocol)
-            else:
-                name = route.message_policy_for(protocol) if direction == "client" else None
+            name = route.pipeline_for(direction, protocol)
             out.append(self.pipelines[name].session(now, key, facts) if name is not None else None)
         return tuple(out)
 
