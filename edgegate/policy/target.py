@@ -32,10 +32,13 @@ a control character, escaped bytes that are not UTF-8 (overlong ``%C0%AE`` is
 the query and leaves the rest as sent (the backend decodes it).
 ``pop_param(query, name)`` takes a credential parameter out of the query in
 every spelling a backend's decoder could read as ``name`` (percent-encoded in
-any case, ``+`` for space, ASCII case, ``.`` or space for ``_``, ``name[...]``,
-decoded twice) and refuses a query that spells it twice or behind a ``;``
-(a separator to older decoders): the one value verified is then the only one
-the backend could have read, and the backend reads none.
+any case, ``%uXXXX``, ``+`` for space, case as ASP.NET folds it, ``.``, space
+or an unmatched ``[`` for ``_`` and ``name[...]`` as PHP reads them, ``[name]``
+as Rack and qs read it, decoded twice) and refuses a query that spells it
+twice or behind a ``;`` (a separator to older decoders), or that has a control
+character in any parameter name (PHP ends a name at NUL): the one value
+verified is then the only one the backend could have read, and the backend
+reads none.
 
 The output is a fixed point: normalising it again changes nothing. Limits:
 routes compare paths case-sensitively, as RFC 3986 does; a backend that folds
@@ -158,9 +161,10 @@ def check_query(query):
             raise TargetError("control, space or non-ASCII character in the query")
 
 
-def _form_decode(s):
+def _form_decode(s, u=False):
     """``+`` as space and ``%XX`` as that byte (a malformed escape stays as written); bytes read as
-    UTF-8 where they are, else one character per byte (only comparisons and the token use it)."""
+    UTF-8 where they are, else one character per byte (only comparisons and the token use it).
+    ``u``: ``%uXXXX`` is that code point too, as IIS and classic ASP.NET decode it (names only)."""
     if "%" not in s and "+" not in s:
         return s
     out = bytearray()
@@ -171,6 +175,12 @@ def _form_decode(s):
             out.append(int(s[i + 1:i + 3], 16))
             i += 3
             continue
+        if u and c == "%" and s[i + 1:i + 2] in ("u", "U") and _is_hex2(s[i + 2:i + 4]) and _is_hex2(s[i + 4:i + 6]):
+            v = int(s[i + 2:i + 6], 16)
+            if not 0xD800 <= v <= 0xDFFF:  # a lone surrogate has no UTF-8: left as written
+                out.extend(chr(v).encode())
+                i += 6
+                continue
         out.extend(b" " if c == "+" else c.encode())
         i += 1
     try:
@@ -179,14 +189,65 @@ def _form_decode(s):
         return "".join(chr(b) for b in out)
 
 
-def _canonical(name):
-    """A parameter name as the loosest common decoder reads it: decoded (twice: a backend may decode
-    again), ASCII lower case, trimmed, cut at ``[`` (PHP arrays), ``.`` and space as ``_`` (PHP)."""
-    k = _form_decode(_form_decode(name)).lower().strip()
-    j = k.find("[")
-    if j >= 0:
-        k = k[:j].strip()
-    return k.replace(".", "_").replace(" ", "_")
+# The non-ASCII letters whose simple case mapping is an ASCII letter: a case-insensitive comparison
+# (ASP.NET's OrdinalIgnoreCase upper-cases both sides) reads "acceſs" as "access".
+_FOLD = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+
+
+def _fold(name):
+    """ASCII lower case plus ``_FOLD``; raises ``TargetError`` on a C0 or C1 control or DEL."""
+    out = []
+    for c in name:
+        if "A" <= c <= "Z":
+            c = chr(ord(c) + 32)
+        elif c < " " or "\x7f" <= c <= "\x9f":
+            raise TargetError("control character in a query parameter name")
+        elif c > "\x7f":
+            c = _FOLD.get(c, c)
+        out.append(c)
+    return "".join(out)
+
+
+def _php(k):
+    """``.`` and space as ``_``, spaces around trimmed (PHP trims leading ones; trailing ones too, to be safe)."""
+    return k.strip(" ").replace(".", "_").replace(" ", "_")
+
+
+def _readings(name):
+    """Every name a common query decoder could read ``name`` (as sent) as, in one comparable form.
+
+    Decoded once and twice (a backend may decode again), ``%uXXXX`` included;
+    ASCII case folded (ASP.NET), with ``_FOLD``; ``.`` and space as ``_`` (PHP).
+    Then: cut at the first ``[`` (PHP, Rack, qs: ``name[...]`` is an array of
+    ``name``); every ``[`` as ``_`` (PHP reads an unmatched ``[`` so);
+    leading ``[`` and ``]`` skipped and cut at the next bracket (Rack 2,
+    ``[name]`` to qs). NUL ends a name to PHP (parse_str is C-string based):
+    a control character in a name is refused (``TargetError``), never read.
+    """
+    d1 = _form_decode(name, True)
+    decoded = (d1,) if d1 == name else (d1, _form_decode(d1, True))
+    out = []
+    for d in decoded:
+        k = _fold(d).strip(" ")
+        j = k.find("[")
+        out.append(_php(k if j < 0 else k[:j]))
+        if j >= 0 or "]" in k:
+            out.append(_php(k.replace("[", "_")))
+            r = k.lstrip("[]")
+            for b in "[]":
+                j = r.find(b)
+                if j >= 0:
+                    r = r[:j]
+            out.append(_php(r))
+    return out
+
+
+def _is_name(name, want):
+    """True when some reading of the parameter name ``name`` is one of ``want`` (readings of the configured name)."""
+    for k in _readings(name):
+        if k in want:
+            return True
+    return False
 
 
 def pop_param(query, name):
@@ -194,16 +255,17 @@ def pop_param(query, name):
 
     The value is form-decoded. Raises ``TargetError`` when two parts spell the
     name, or one hides behind a ``;`` (a separator to older decoders): which
-    value a backend would read is then not certain.
+    value a backend would read is then not certain; and when any parameter
+    name holds a control character (see ``_readings``).
     """
     if not query:
         return None, query
-    want = _canonical(name)
+    want = _readings(name)
     value = None
     found = False
     kept = []
     for part in query.split("&"):
-        if _canonical(part.partition("=")[0]) == want:
+        if _is_name(part.partition("=")[0], want):
             if found:
                 raise TargetError("token parameter repeated in the query")
             found = True
@@ -211,7 +273,7 @@ def pop_param(query, name):
             continue
         if ";" in part:
             for piece in part.split(";")[1:]:
-                if _canonical(piece.partition("=")[0]) == want:
+                if _is_name(piece.partition("=")[0], want):
                     raise TargetError("token parameter behind ; in the query")
         kept.append(part)
     return value, "&".join(kept)
