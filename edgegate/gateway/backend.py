@@ -11,6 +11,18 @@ from edgegate.ws.errors import HandshakeError
 from edgegate.ws.handshake import client_request, new_key, parse_response
 
 
+def header_value_ok(value):
+    """True when ``value`` can be written as a header value as is: a string with no C0 or C1 control
+    (CR, LF and NUL among them), no DEL and no surrogate (it has no UTF-8)."""
+    if not isinstance(value, str):
+        return False
+    for c in value:
+        o = ord(c)
+        if o < 0x20 or 0x7F <= o <= 0x9F or 0xD800 <= o <= 0xDFFF:
+            return False
+    return True
+
+
 def host_header(host, port):
     h = "[%s]" % host if ":" in host else host
     return h if port == 80 else "%s:%d" % (h, port)
@@ -27,10 +39,16 @@ async def open_backend(route, req, limits, forwarded_for, rings, tls_ctx=None, p
     reads the path admission judged), the query to forward (the token
     parameter removed in every spelling) and the principal, sent as
     ``X-Edgegate-Principal``; credentials themselves are never forwarded.
+    Admission lets only printable principals through; a principal that still
+    holds a control character (CR, LF, NUL...) is refused here with 500
+    before the backend is dialled, never written.
     Returns (stream, chosen sub-protocol or None).
     Raises:
-        HandshakeError: status 502 when the backend is unreachable or refuses.
+        HandshakeError: status 502 when the backend is unreachable or refuses; 500 when the
+            principal cannot be sent as a header value.
     """
+    if accept is not None and accept.principal is not None and not header_value_ok(accept.principal):
+        raise HandshakeError("principal cannot be sent in a header", 500)
     path = accept.path if accept is not None else None
     if path is None:
         try:

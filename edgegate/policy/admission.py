@@ -10,6 +10,14 @@ upgrade rate per principal (429), connections per address / principal (429)
 and per route (503). An accepted upgrade holds its place in the count tables
 until ``release``. Every refusal is counted and reported through ``audit``
 with a fixed reason; no credential is ever part of it.
+
+The principal (``jwt:`` + the token's ``sub``, ``key:`` + the API key's id,
+``cert:`` + the client certificate's first SAN, else subject, else
+fingerprint) is sent to the backend in a header and written to the logs:
+its name must be a string of 1 to ``MAX_PRINCIPAL`` printable characters
+(``principal_name``), else the upgrade gets 401 saying why. A token without
+``sub``, or with one that is not a string, is refused too: every principal
+names one identity, and no two sources share a name.
 """
 
 import hashlib
@@ -65,6 +73,43 @@ _SCHEME = _ALNUM + "+-."
 _HOST = _ALNUM + "-._"
 _HEX = "0123456789abcdefABCDEF"
 MAX_HOST = 253
+MAX_PRINCIPAL = 256  # characters of the name after "jwt:", "key:" or "cert:"
+
+
+def _printable(c):
+    """Not a C0 or C1 control, DEL, a surrogate (no UTF-8 for it), a line or paragraph separator, or an
+    invisible format character (zero-width, bidi override, BOM, noncharacters U+FFFE/U+FFFF)."""
+    o = ord(c)
+    if o < 0x20 or 0x7F <= o <= 0x9F:
+        return False
+    if o < 0x200B:
+        return True
+    return not (0xD800 <= o <= 0xDFFF or 0x200B <= o <= 0x200F or 0x2028 <= o <= 0x202E
+                or 0x2060 <= o <= 0x206F or o in (0xFEFF, 0xFFFE, 0xFFFF))
+
+
+def principal_name(value, what):
+    """``value`` when it can name a principal (sent in a header, logged); else raise ``AuthError``.
+
+    It must be a string of 1 to ``MAX_PRINCIPAL`` printable characters
+    (``_printable``) that neither begins nor ends with a space (an HTTP
+    parser trims those from a header value: "alice " would reach the backend
+    as "alice"). ``what`` names the source in the error (e.g. "sub").
+    """
+    if value is None:
+        raise AuthError("%s missing" % what)
+    if not isinstance(value, str):
+        raise AuthError("%s is not a string" % what)
+    if not value:
+        raise AuthError("%s is empty" % what)
+    if len(value) > MAX_PRINCIPAL:
+        raise AuthError("%s over %d characters" % (what, MAX_PRINCIPAL))
+    if value[0] == " " or value[-1] == " ":
+        raise AuthError("%s begins or ends with a space" % what)
+    for c in value:
+        if not _printable(c):
+            raise AuthError("%s holds a control or non-printable character" % what)
+    return value
 
 
 def _all_in(s, chars):
@@ -242,8 +287,7 @@ class Admission:
             return None
         j = self.cfg.jwt
         claims = jwt.verify(obj.get(token_field), self.keys.jwt_keys, now_s, j.issuer, j.audience, j.leeway_s)
-        sub = claims.get("sub")
-        if "jwt:%s" % (sub if isinstance(sub, str) else "?") != accept.principal:
+        if "jwt:" + principal_name(claims.get("sub"), "sub") != accept.principal:
             raise AuthError("refresh token for another principal")
         exp = claims.get("exp")
         if exp is None:
@@ -299,8 +343,7 @@ class Admission:
                     continue
                 j = self.cfg.jwt
                 claims = jwt.verify(token, self.keys.jwt_keys, now_s, j.issuer, j.audience, j.leeway_s)
-                sub = claims.get("sub")
-                principal = "jwt:%s" % (sub if isinstance(sub, str) else "?")
+                principal = "jwt:" + principal_name(claims.get("sub"), "sub")
                 exp = claims.get("exp")
                 return principal, exp, "jwt"
             if method == "api_key":
@@ -315,14 +358,19 @@ class Admission:
                         found = kid
                 if found is None:
                     raise AuthError("unknown api key")
-                return "key:%s" % found, None, "api_key"
+                return "key:" + principal_name(found, "api key id"), None, "api_key"
             if method == "client_cert":
                 ident = facts.identity
                 if ident is None:
                     errors.append("no client certificate")
                     continue
-                name = ident["sans"][0] if ident.get("sans") else (ident.get("subject") or ident["fingerprint_sha256"])
-                return "cert:%s" % name, None, "client_cert"
+                if ident.get("sans"):
+                    name, what = ident["sans"][0], "client certificate SAN"
+                elif ident.get("subject"):
+                    name, what = ident["subject"], "client certificate subject"
+                else:
+                    name, what = ident["fingerprint_sha256"], "client certificate fingerprint"
+                return "cert:" + principal_name(name, what), None, "client_cert"
         raise AuthError(", ".join(errors) or "no method")
 
 

@@ -282,7 +282,9 @@ class AcceptTests(Case):
                 self.adm.release(a, "10.0.0.1")
 
     def test_jwt_without_sub_or_exp(self):
-        self.assertEqual(self.decide(facts("/jwt", headers=bearer(T.NO_SUB))).principal, "jwt:?")
+        # no sub, no principal: refused (tests/policy/test_principal.py); no exp: a session without an end
+        self.refused(facts("/jwt", headers=bearer(T.NO_SUB)), 401, "authentication failed: sub missing", "auth",
+                     WWW_AUTH)
         a = self.decide(facts("/jwt", headers=bearer(T.NO_EXP)))
         self.assertEqual((a.principal, a.expires_s), ("jwt:alice", None))
 
