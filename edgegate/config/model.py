@@ -280,6 +280,26 @@ def _route(v, path):
     p = v.get("path")
     if not isinstance(p, str) or p[:1] != "/":
         raise ConfigError(path + ".path", "must be a string starting with /")
+    # Requests are routed on their normalised path: a route path that normalisation would change
+    # can never match, and one it refuses is a path every request with it gets 400 for.
+    from edgegate.policy.target import TargetError, normalise_path
+    from edgegate.rt import json_dumps
+
+    try:
+        n = normalise_path(p)
+    except TargetError as e:
+        # Written with raw non-ASCII or spaces: percent-encoded (UTF-8) it may have a normal form.
+        try:
+            n = normalise_path("".join(c if " " < c < "\x7f" else "".join("%%%02X" % b for b in c.encode())
+                                       for c in p))
+        except (TargetError, UnicodeError):  # UnicodeError: a lone surrogate has no UTF-8
+            n = None
+        if n is None:
+            raise ConfigError(path + ".path", "%s never matches: %s, and a request with it gets 400"
+                              % (json_dumps(p), e)) from None
+    if n != p:
+        raise ConfigError(path + ".path", "%s never matches: a request's path is normalised before routing; write %s"
+                          % (json_dumps(p), json_dumps(n)))
     match = v.get("match", "prefix")
     if match not in ("prefix", "exact"):
         raise ConfigError(path + ".match", "must be prefix or exact")

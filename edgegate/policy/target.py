@@ -44,8 +44,9 @@ The output is a fixed point: normalising it again changes nothing. Limits:
 routes compare paths case-sensitively, as RFC 3986 does; a backend that folds
 case, or (Windows) strips trailing dots and spaces from segments, can read
 ``/ADMIN`` or ``/admin.`` as ``/admin``: route such a backend as a whole.
-Route paths in the configuration must themselves be in this normal form to
-match.
+Route paths in the configuration must themselves be in this normal form: the
+configuration refuses one that is not (``config/model.py``), naming the form
+to write.
 """
 
 from edgegate.ws.utf8 import Utf8Dfa
