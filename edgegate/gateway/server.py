@@ -14,7 +14,7 @@ from edgegate.errors import MaterialError
 from edgegate.pipeline import compile_pipelines
 from edgegate.policy.bans import BanTable
 from edgegate.policy.occupancy import EVICT, Occupancy
-from edgegate.rt import aio, const, net, ticks_add, ticks_diff, ticks_ms
+from edgegate.rt import aio, const, heap, net, ticks_add, ticks_diff, ticks_ms
 from edgegate.ws.buffer import RingPool
 from edgegate.ws.handshake import response_error
 
@@ -26,7 +26,8 @@ _TICK_MS = const(200)
 _MAX_BANS = const(1024)
 _MIN_HOLD_MS = const(1000)
 _MAX_REFUSING = const(256)  # refused connections answered and lingering at once (sockets, not rings)
-_LINGER_S = 1.0  # under ring pressure, a ring held longer than this by a partial unit is reclaimable
+_LINGER_S = 1.0
+_TRIM_AFTER = const(2048)  # connections ended between two heap trims (a trim costs a few ms)  # under ring pressure, a ring held longer than this by a partial unit is reclaimable
 
 
 def _route_key(r):
@@ -101,6 +102,7 @@ class Gateway:
         self.rings = net.Lender(self.pool, *ring_shares(lim))
         self.occupancy = Occupancy(*slot_bounds(cfg))
         self.refusing = 0  # refused at accept and still lingering (see _admit)
+        self.ended = 0  # connections ended (and refused) since the heap was last trimmed
         self.unfinished = {}  # addr -> {stream: None} of its connections not yet upgraded, oldest first
         self.unfinished_all = {}  # stream -> ticks accepted, every unfinished connection, oldest first
         from edgegate.policy.admission import Admission
@@ -274,6 +276,7 @@ class Gateway:
 
     def _refused_gone(self):
         self.refusing -= 1
+        self.ended += 1
 
     def established(self, stream):
         """``stream``'s upgrade is done: it leaves the pending share of slots and rings."""
@@ -334,6 +337,7 @@ class Gateway:
         finally:
             self._forget_unfinished(stream)
             self.occupancy.release(stream.peer[0], stream.established)
+            self.ended += 1
 
     async def _reap(self):
         while True:
@@ -345,6 +349,11 @@ class Gateway:
                 except Exception as e:  # pragma: no cover - a session bug must not stop the reaper
                     s._internal_error(e)
             self._reclaim(now)
+            if self.ended >= _TRIM_AFTER:
+                # Churn frees all it took, but the C heap keeps it: give it back.
+                self.ended = 0
+                heap.trim()
+                self.log.count("heap_trims")
 
     def _reclaim(self, now):
         """Take rings back from clients that trickle: a frame or head that holds a ring longer

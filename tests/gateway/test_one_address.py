@@ -346,3 +346,23 @@ def test_a_crowd_holding_one_idle_connection_per_address_cannot_keep_a_newcomer_
                 for r, w in crowd:
                     w.transport.abort()
     run_on(loop, main())
+
+
+def test_connection_churn_gives_the_heap_back():
+    async def main():
+        async with Box(admission={"upgrades_per_ip_burst": 64, "max_conns_per_ip": 200}) as box:
+            for rnd in range(3):  # 3 x 800 connections that send half a head and are reset
+                flood = []
+                for i in range(800):
+                    try:
+                        r, w = await open_raw(box.port, "127.0.6.%d" % (i % 40 + 2))
+                    except OSError:
+                        continue
+                    w.write(HALF_HEAD)
+                    flood.append((r, w))
+                await asyncio.sleep(0.1)
+                for r, w in flood:
+                    reset(w)
+            await wait_until(lambda: box.count("heap_trims") >= 1, what="a heap trim after 2 048 endings")
+            assert box.gw.occupancy.total == 0
+    run_on("asyncio", main())
