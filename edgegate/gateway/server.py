@@ -266,6 +266,7 @@ class Gateway:
                           refused=self.log.counters["refused_at_accept"])
         if getattr(stream, "secure", False) or self.refusing >= _MAX_REFUSING:
             stream.abort()  # past the bound a flood's refusals are not answered, only cut
+            self.ended += 1
         else:
             # As admission answers the same limits: 5 s for a per-address cap, 1 s for capacity.
             retry = {429: (("Retry-After", "5"),), 503: (("Retry-After", "1"),)}.get(status, ())
