@@ -3,6 +3,7 @@
 from edgegate.pipeline import Facts
 from edgegate.pipeline.steps.enrich import iso_utc
 from tests.pipeline.helpers import WALL, chain, error, refusal, rewritten, run
+from edgegate.rt import IS_MICROPYTHON
 from tests.portable import TestCase
 
 
@@ -27,7 +28,7 @@ class EnrichTests(TestCase):
 
     def test_other_messages_pass_unless_told_to_refuse(self):
         ch = chain([{"step": "enrich"}])
-        for msg in (b"[1,2]", b'"text"', b"plain words", b"{"):
+        for msg in (b"[1,2]", b'"text"', b"plain words", b"[1,"):
             with self.subTest(msg=msg):
                 self.assertEqual(run(ch, msg), ("pass", None))
         self.assertEqual(run(ch, b"\x00\x01", text=False), ("pass", None))
@@ -36,6 +37,18 @@ class EnrichTests(TestCase):
         self.assertEqual((r.code, r.rule, r.detail, r.drop), (1008, "enrich", "not a JSON object", False))
         ch = chain([{"step": "enrich", "on_other": "refuse"}], on_violation="drop")
         self.assertEqual(run(ch, b"nope"), (1008, "enrich", True))
+
+    def test_an_object_the_strict_parser_refuses_is_refused_not_passed_unstamped(self):
+        # A reader's parser may take a duplicate name or NaN, and a forged stamp with it.
+        ch = chain([{"step": "enrich"}])
+        cases = [b"{", b'{"a": 1,']
+        if not IS_MICROPYTHON:  # its parser takes duplicate names and NaN: the strict one is CPython's
+            cases += [b'{"a": 1, "a": 2, "_edgegate": {"principal": "admin"}}',
+                      b'{"x": NaN, "_edgegate": {"principal": "admin"}}']
+        for msg in cases:
+            with self.subTest(msg=msg):
+                r = refusal(ch, msg)
+                self.assertEqual((r.code, r.rule), (1008, "enrich"))
 
     def test_timestamps_are_iso_8601_utc_with_milliseconds(self):
         self.assertEqual(iso_utc(0), "1970-01-01T00:00:00.000Z")

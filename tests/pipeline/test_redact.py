@@ -3,6 +3,7 @@
 from edgegate.pipeline.steps.redact import compile_regex, find_bearers, find_cards, find_emails, find_jwts, luhn, \
     parse_path, regex_finder
 from tests.pipeline.helpers import chain, error, refusal, rewritten, run
+from edgegate.rt import IS_MICROPYTHON
 from tests.portable import TestCase
 
 JWT = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjMifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
@@ -215,3 +216,36 @@ class RedactConfigTests(TestCase):
             with self.subTest(path=path):
                 e = error({"p": {"steps": [step]}})
                 self.assertTrue(e is not None and e.startswith(path + ": "), e)
+
+
+class RedactAttackTests(TestCase):
+    """Cases an independent attack found."""
+
+    def test_json_the_strict_parser_refuses_is_refused_not_passed_with_its_secrets(self):
+        ch = chain([{"step": "redact", "paths": ["$.password"], "patterns": ["card"]}])
+        cases = [b'{"password": "hunter2", "x": [', b'[{"password": "hunter2"}']
+        if not IS_MICROPYTHON:
+            cases += [b'{"password": "hunter2", "password": "hunter2"}', b'{"password": "hunter2", "n": NaN}']
+        for msg in cases:
+            with self.subTest(msg=msg):
+                r = refusal(ch, msg)
+                self.assertEqual((r.code, r.rule), (1008, "redact"))
+
+    def test_card_numbers_written_as_signed_or_fractional_json_numbers_are_masked(self):
+        ch = chain([{"step": "redact", "patterns": ["card"]}])
+        for num in (b"-4111111111111111", b"4111111111111111.0", b"4111111111111111e0"):
+            with self.subTest(num=num):
+                got = run(ch, b'{"n": ' + num + b'}')
+                self.assertEqual(got[0], "replace")
+                self.assertFalse(b"4111" in got[1])
+        self.assertEqual(run(ch, b'{"n": -4111111111111112}'), ("pass", None))  # fails Luhn
+
+    def test_a_configured_pattern_never_cuts_a_character_in_two(self):
+        ch = chain([{"step": "redact", "patterns": [{"regex": "EMP-.{6}"}]}])
+        for msg in ("EMP-12345\u00e9 rest", '{"t": "EMP-12345\u00e9 rest"}'):
+            msg = msg.encode()
+            with self.subTest(msg=msg):
+                got = run(ch, msg)
+                self.assertEqual(got[0], "replace")
+                got[1].decode()  # valid UTF-8
+                self.assertFalse(b"EMP-" in got[1])

@@ -19,7 +19,9 @@ refused (1009). Binary messages pass untouched.
 from edgegate.config.model import ConfigError
 from edgegate.policy.errors import MessageRefused
 
+from ..chain import NOT_JSON
 from . import ON_VIOLATION_SCHEMA, Step, choice, drop_of, text
+from .redact import looks_structured
 
 FIELDS = ("principal", "route", "subprotocol", "box", "peer", "ts")
 DEFAULT_FIELDS = ("principal", "route", "box", "ts")
@@ -83,6 +85,10 @@ class EnrichStep(Step):
     def judge(self, m):
         v = m.json()
         if type(v) is not dict:
+            if v is NOT_JSON and looks_structured(m.raw, b"{"):
+                # An object the strict parser refuses (duplicate names, NaN...) may carry a
+                # forged stamp a reader's parser would take: never pass it unstamped.
+                raise MessageRefused(1008, "enrich", "JSON that strict parsing refuses cannot be stamped", self.drop)
             if self.refuse_other:
                 raise MessageRefused(1008, "enrich", "not a JSON object", self.drop)
             return None

@@ -75,6 +75,7 @@ import re
 from binascii import a2b_base64
 
 from edgegate.config.model import ConfigError
+from edgegate.policy.errors import MessageRefused
 from edgegate.policy.signatures import json_unescaped
 
 from ..chain import NOT_JSON, UNPARSED
@@ -763,8 +764,32 @@ def spans(b, finders):
     return out
 
 
+def _whole_chars(b, found):
+    """``found`` with every span widened to whole UTF-8 characters (a configured pattern's
+    ``.`` matches one byte: a span must never cut a character in two)."""
+    n = len(b)
+    out = []
+    for s, e in found:
+        while s > 0 and s < n and (b[s] & 0xC0) == 0x80:
+            s -= 1
+        while e < n and (b[e] & 0xC0) == 0x80:
+            e += 1
+        out.append((s, e))
+    return out
+
+
+def looks_structured(b, starts=b"{["):
+    """True when ``b`` starts (after whitespace) like a JSON object or array (one of ``starts``)."""
+    for c in b:
+        if c in (0x20, 0x09, 0x0A, 0x0D):
+            continue
+        return c in starts
+    return False
+
+
 def masked(b, found, mask):
     """``b`` with the (start, end) spans in ``found`` (overlaps merged) replaced by ``mask``."""
+    found = _whole_chars(b, found)
     found.sort()
     parts = []
     last = 0
@@ -782,6 +807,18 @@ def masked(b, found, mask):
     parts.append(mask)
     parts.append(b[ce:])
     return b"".join(parts)
+
+
+def _card_value(x):
+    """A JSON number that is a card number: signed, or written with a fraction or an exponent."""
+    t = type(x)
+    if t is float:
+        if x != x or x in (float("inf"), float("-inf")) or x != int(x):
+            return False
+        x = int(x)
+    elif t is not int:
+        return False
+    return card_number(-x if x < 0 else x)
 
 
 class RedactStep(Step):
@@ -897,7 +934,7 @@ class RedactStep(Step):
                         changed = True
                 elif t is dict or t is list:
                     stack.append(x)
-                elif t is int and card and card_number(x):
+                elif card and (t is int or t is float) and _card_value(x):
                     node[k] = mask
                     changed = True
         return changed
@@ -914,6 +951,11 @@ class RedactStep(Step):
             return None
         v = m.json()
         if v is NOT_JSON:
+            if looks_structured(raw):
+                # Duplicate names, NaN, nesting or numbers past the strict parser: a
+                # reader's parser may still take it, and its secrets with it.
+                raise MessageRefused(1008, "redact", "JSON that strict parsing refuses cannot be redacted safely",
+                                     self.drop)
             if not found:
                 return None
             return m.replace(masked(raw, found, self.mask_bytes), UNPARSED, "redact", self.drop)
@@ -932,7 +974,7 @@ class RedactStep(Step):
                 if r is not None:
                     v = r
                     changed = True
-            elif t is int and self.card and card_number(v):
+            elif self.card and _card_value(v):
                 v = self.mask
                 changed = True
         if not changed:
