@@ -125,9 +125,11 @@ class Session(Upgrade):
             self._internal_error(e)
 
     def _relay(self, side, rx):
-        # The reaper's clock (200 ms steps) does for idle deadlines; pipelines (rates) get the exact one.
+        # The client's reads move its idle deadline and pipelines run rates: they get the exact
+        # clock; the backend's side without a pipeline does with the reaper's (200 ms steps).
         r = self.relay
-        self._perform(r.received(side, rx, ticks_ms() if r.chains[side] is not None else self.gw.now_ms), rx)
+        exact = side == CLIENT or r.chains[side] is not None
+        self._perform(r.received(side, rx, ticks_ms() if exact else self.gw.now_ms), rx)
 
     def _perform(self, actions, rx):
         gw = self.gw

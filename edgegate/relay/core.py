@@ -75,7 +75,7 @@ class Relay:
 
     __slots__ = ("conns", "chains", "pool", "key", "timeouts", "expires", "refresh", "mask_key", "who",
                  "state", "client_seen", "pinged", "close_started", "frames", "bytes", "dropped", "_asm", "_now",
-                 "wall", "_out", "_fwd")
+                 "wall", "_out", "_fwd", "_held")
 
     def __init__(self, cconn, bconn, timeouts, now_ms, mask_key, chains=(None, None), pool=None, key=None,
                  expires=None, refresh=None, who=None, wall=None):
@@ -102,6 +102,9 @@ class Relay:
         # (valid until the next call into the core), so relaying allocates neither.
         self._out = []
         self._fwd = (Forward(CLIENT, 0, 0), Forward(BACKEND, 0, 0))
+        # The close a side will hear once the other side's close answer is back (a refusal
+        # of what it sent: the answers to its earlier messages reach it first).
+        self._held = [None, None]
 
     # ---- what happened -------------------------------------------------------
 
@@ -169,7 +172,11 @@ class Relay:
             for side in (CLIENT, BACKEND):
                 conn = self.conns[side]
                 f = conn.failure
-                if conn.can_send and ((f is not None and f.close_code != 1006) or conn.close_rcvd):
+                held = self._held[side]
+                if conn.can_send and held is not None:
+                    self._close(side, held[0], held[1], out)  # its refusal, the other side never answered
+                    out.append(Close(side))
+                elif conn.can_send and ((f is not None and f.close_code != 1006) or conn.close_rcvd):
                     # A side that failed hears its failure's code; a side whose close the
                     # other never answered hears its own code back (RFC 6455 5.5.1).
                     self._close(side, conn.close_rcvd or UNANSWERED, "", out)
@@ -243,7 +250,9 @@ class Relay:
             if t is CloseReceived:
                 if dconn.can_send:
                     code, reason = ev.code, ev.reason
-                    if dconn.close_rcvd and dconn.close_rcvd != code:
+                    if self._held[dst] is not None:
+                        code, reason = self._held[dst]
+                    elif dconn.close_rcvd and dconn.close_rcvd != code:
                         # An answer to a close the other side started: that side
                         # hears its own code echoed (RFC 6455 5.5.1).
                         code, reason = dconn.close_rcvd, ""
@@ -388,7 +397,18 @@ class Relay:
         if e.drop:
             self.dropped[side] += 1
             return
-        self._start_close(e.code, refusal_reason(e.rule), out)
+        # The other side hears the refusal now and takes nothing more from the sender; the
+        # sender hears it once the other side's close is back, after the answers to what it
+        # sent before (as when a peer fails).
+        reason = refusal_reason(e.rule)
+        other = self.conns[1 - side]
+        if other.can_send:
+            self._close(1 - side, e.code, reason, out)
+            if self.conns[side].can_send:
+                self._held[side] = (e.code, reason)
+        elif self.conns[side].can_send:
+            self._close(side, e.code, reason, out)
+        self._closing()
 
     def _audit(self, what, **fields):
         rec = {"what": what, "id": self.who.get("id"), "peer": self.who.get("peer"),

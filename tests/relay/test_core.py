@@ -96,6 +96,12 @@ class Pair:
         return a.side, bytes(a.data)
 
 
+def answered(p, code=1008):
+    """The backend answers the close it got; return the actions (the client's held close goes out)."""
+    acts, _ = p.feed(BACKEND, from_backend(OP_CLOSE, close_payload(code, "")))
+    return acts
+
+
 def closes(acts, side):
     return [parse_close(unmasked(a.data)[2]) for a in acts
             if type(a) is Write and a.side == side and unmasked(a.data)[0] == OP_CLOSE]
@@ -225,8 +231,9 @@ class TimerTests(TestCase):
         self.assertEqual(pool.held, 4)
         self.assertEqual(p.relay.tick(10000), [])
         acts = p.relay.tick(10001)
-        self.assertEqual(closes(acts, CLIENT), [(1008, "message too slow")])
+        self.assertEqual(closes(acts, BACKEND), [(1008, "message too slow")])
         self.assertEqual(pool.held, 0)
+        self.assertEqual(closes(answered(p), CLIENT), [(1008, "message too slow")])
 
 
 class PipelineTests(TestCase):
@@ -243,8 +250,9 @@ class PipelineTests(TestCase):
         pool = AssemblyPool(100, 10)
         p = Pair(chains=(Chain(), None), pool=pool)
         acts, _ = p.feed(CLIENT, from_client(OP_TEXT, b"x" * 11, fin=False))
-        self.assertEqual(closes(acts, CLIENT), [(1013, "try again later")])
+        self.assertEqual(closes(acts, BACKEND), [(1013, "try again later")])
         self.assertEqual(pool.held, 0)
+        self.assertEqual(closes(answered(p, 1013), CLIENT), [(1013, "try again later")])
 
     def test_the_rate_step_closes_1008_over_its_rate_on_the_fake_clock(self):
         chain = Chain(MessagePolicy("r", messages_per_s=2, messages_burst=2))
@@ -253,7 +261,8 @@ class PipelineTests(TestCase):
             _, out = p.feed(CLIENT, from_client(OP_TEXT, b"m"), now=0)
             self.assertEqual(len(out), 1)
         acts, out = p.feed(CLIENT, from_client(OP_TEXT, b"m"), now=1)
-        self.assertEqual(closes(acts, CLIENT), [(1008, "rate limit")])
+        self.assertEqual(closes(acts, BACKEND), [(1008, "rate limit")])
+        self.assertEqual(closes(answered(p), CLIENT), [(1008, "rate limit")])
 
     def test_the_rate_refills_with_time(self):
         chain = Chain(MessagePolicy("r", messages_per_s=2, messages_burst=2, on_rate="drop"))
@@ -280,8 +289,10 @@ class PipelineTests(TestCase):
         p = Pair(chains=(None, chain))
         acts, out = p.feed(BACKEND, from_backend(OP_TEXT, b"no text"))
         self.assertEqual(closes(acts, CLIENT), [(1003, "message refused: type")])
-        self.assertEqual(closes(acts, BACKEND), [(1003, "message refused: type")])
+        self.assertEqual(closes(acts, BACKEND), [])  # it hears it once the client's answer is back
         audit = [a.fields for a in acts if type(a) is Note and a.event == "audit"][0]
+        acts, _ = p.feed(CLIENT, from_client(OP_CLOSE, close_payload(1003, "")))
+        self.assertEqual(closes(acts, BACKEND), [(1003, "message refused: type")])
         self.assertEqual((audit["direction"], audit["rule"], audit["bytes"]), ("backend", "type", 7))
 
     def test_frames_before_a_refused_one_still_go_out_first(self):
@@ -290,7 +301,26 @@ class PipelineTests(TestCase):
         acts, out = p.feed(CLIENT, from_client(OP_TEXT, b"ok") + from_client(OP_BINARY, b"no"))
         self.assertEqual(type(acts[0]), Forward)
         self.assertEqual(unmasked(out[0][1]), (OP_TEXT, True, b"ok"))
+        self.assertEqual(closes(acts, BACKEND), [(1003, "message refused: type")])
+
+    def test_answers_to_messages_before_a_refused_one_reach_the_client_before_its_close(self):
+        chain = Chain(MessagePolicy("t", binary=False))
+        p = Pair(chains=(chain, None))
+        p.feed(CLIENT, from_client(OP_TEXT, b"q1") + from_client(OP_TEXT, b"q2") + from_client(OP_BINARY, b"no"))
+        _, out = p.feed(CLIENT, from_client(OP_TEXT, b"after the refusal"))
+        self.assertEqual(out, [])  # nothing more reaches the backend
+        acts, out = p.feed(BACKEND, from_backend(OP_TEXT, b"a1") + from_backend(OP_TEXT, b"a2")
+                           + from_backend(OP_CLOSE, close_payload(1003, "")))
+        relayed = b"".join(d for s, d in out if s == CLIENT)
+        self.assertTrue(relayed.startswith(from_backend(OP_TEXT, b"a1") + from_backend(OP_TEXT, b"a2")))
         self.assertEqual(closes(acts, CLIENT), [(1003, "message refused: type")])
+
+    def test_a_held_refusal_reaches_the_client_at_the_close_deadline_if_the_backend_never_answers(self):
+        p = Pair(chains=(Chain(MessagePolicy("t", binary=False)), None))
+        p.feed(CLIENT, from_client(OP_BINARY, b"no"), now=0)
+        acts = p.relay.tick(3001)
+        self.assertEqual(closes(acts, CLIENT), [(1003, "message refused: type")])
+        self.assertIn(Close, [type(a) for a in acts])
 
     def test_a_chain_that_reads_nothing_leaves_the_message_in_place(self):
         chain = Chain(reads=False)
