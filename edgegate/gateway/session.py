@@ -125,11 +125,9 @@ class Session(Upgrade):
             self._internal_error(e)
 
     def _relay(self, side, rx):
-        # The client's reads move its idle deadline and pipelines run rates: they get the exact
-        # clock; the backend's side without a pipeline does with the reaper's (200 ms steps).
+        # Pipelines (rates) get the exact clock; without one the reaper's (200 ms steps) does.
         r = self.relay
-        exact = side == CLIENT or r.chains[side] is not None
-        self._perform(r.received(side, rx, ticks_ms() if exact else self.gw.now_ms), rx)
+        self._perform(r.received(side, rx, ticks_ms() if r.chains[side] is not None else self.gw.now_ms), rx)
 
     def _perform(self, actions, rx):
         gw = self.gw

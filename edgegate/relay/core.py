@@ -75,7 +75,7 @@ class Relay:
 
     __slots__ = ("conns", "chains", "pool", "key", "timeouts", "expires", "refresh", "mask_key", "who",
                  "state", "client_seen", "pinged", "close_started", "frames", "bytes", "dropped", "_asm", "_now",
-                 "wall", "_out", "_fwd", "_held")
+                 "wall", "_out", "_fwd", "_held", "_heard")
 
     def __init__(self, cconn, bconn, timeouts, now_ms, mask_key, chains=(None, None), pool=None, key=None,
                  expires=None, refresh=None, who=None, wall=None):
@@ -105,6 +105,7 @@ class Relay:
         # The close a side will hear once the other side's close answer is back (a refusal
         # of what it sent: the answers to its earlier messages reach it first).
         self._held = [None, None]
+        self._heard = False  # the client sent something since the last tick
 
     # ---- what happened -------------------------------------------------------
 
@@ -125,8 +126,8 @@ class Relay:
             self._relay(side, evs, rx, now_ms, out)
         self._flush(side, out)
         if side == CLIENT:
-            self.client_seen = now_ms
-            self.pinged = False
+            # Credited at the next tick (up to one tick late, never early): a read costs no clock.
+            self._heard = True
         return out
 
     def eof(self, side, now_ms):
@@ -145,6 +146,10 @@ class Relay:
         out = []
         self._now = now_ms
         t = self.timeouts
+        if self._heard:
+            self._heard = False
+            self.client_seen = now_ms
+            self.pinged = False
         if self.state == RELAY:
             quiet = ticks_diff(now_ms, self.client_seen)
             late = self._late_assembly(now_ms)
