@@ -93,9 +93,12 @@ class Session(Upgrade):
             if self.backend is not None:
                 self.backend.close()
             if r is not None:
+                if r.rewritten[0] or r.rewritten[1]:
+                    gw.log.count("messages_rewritten", r.rewritten[0] + r.rewritten[1])
                 gw.log.info("session_end", id=self.id, peer=self.peer, path=self.path,
                             frames_in=r.frames[0], frames_out=r.frames[1], bytes_in=r.bytes[0], bytes_out=r.bytes[1],
-                            dropped=r.dropped[0], dropped_out=r.dropped[1], client_close=r.conns[0].close_rcvd,
+                            dropped=r.dropped[0], dropped_out=r.dropped[1], rewritten_in=r.rewritten[0],
+                            rewritten_out=r.rewritten[1], client_close=r.conns[0].close_rcvd,
                             ms=ticks_diff(ticks_ms(), self.started))
 
     # ---- the pump -----------------------------------------------------------

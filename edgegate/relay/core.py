@@ -75,7 +75,7 @@ class Relay:
 
     __slots__ = ("conns", "chains", "pool", "key", "timeouts", "expires", "refresh", "mask_key", "who",
                  "state", "client_seen", "pinged", "close_started", "frames", "bytes", "dropped", "_asm", "_now",
-                 "wall", "_out", "_fwd", "_held", "_heard")
+                 "wall", "_out", "_fwd", "_held", "_heard", "rewritten")
 
     def __init__(self, cconn, bconn, timeouts, now_ms, mask_key, chains=(None, None), pool=None, key=None,
                  expires=None, refresh=None, who=None, wall=None):
@@ -95,6 +95,7 @@ class Relay:
         self.frames = [0, 0]  # relayed client->backend, backend->client
         self.bytes = [0, 0]
         self.dropped = [0, 0]
+        self.rewritten = [0, 0]  # messages a step replaced, by direction
         self._asm = [None, None]
         self._now = now_ms
         self.wall = wall or _no_wall  # wall-clock seconds, for steps that stamp messages
@@ -314,7 +315,10 @@ class Relay:
                 chain.start(ev.text, n)
                 if not (chain.reads_text if ev.text else chain.reads_binary):
                     return None
-                return chain.judge(ev.text, payload, now_ms, self.wall())
+                new = chain.judge(ev.text, payload, now_ms, self.wall())
+                if new is not None:
+                    self.rewritten[side] += 1
+                return new
             if chain is None:
                 return None
             asm = self._asm[side]
@@ -342,7 +346,10 @@ class Relay:
             if not (chain.reads_text if ev.text else chain.reads_binary):
                 return payload
             new = chain.judge(ev.text, payload, now_ms, self.wall())
-            return payload if new is None else new
+            if new is None:
+                return payload
+            self.rewritten[side] += 1
+            return new
         except MessageRefused as r:
             asm = self._asm[side]
             if payload is not None and not (ev.fin and ev.opcode != 0):

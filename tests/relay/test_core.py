@@ -278,6 +278,7 @@ class PipelineTests(TestCase):
         p = Pair(chains=(Chain(rewrite=lambda b: b.replace(b"4111", b"####")), None))
         _, out = p.feed(CLIENT, from_client(OP_TEXT, b"card 4111"))
         self.assertEqual([(s, unmasked(d)) for s, d in out], [(BACKEND, (OP_TEXT, True, b"card ####"))])
+        self.assertEqual(p.relay.rewritten, [1, 0])
 
     def test_a_step_that_replaces_a_backend_message_sends_the_new_payload_to_the_client(self):
         p = Pair(chains=(None, Chain(rewrite=lambda b: b + b"!")))
