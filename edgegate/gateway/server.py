@@ -82,7 +82,10 @@ def slot_bounds(cfg):
     """
     lim, adm = cfg.limits, cfg.admission
     n = lim["max_conns"]
-    return (n, adm.max_conns_per_ip, adm.ip_burst, max(min(n, 16), n // 4), cfg.timeouts["handshake_ms"] // 4)
+    # An unfinished connection may be pushed out for a newcomer once it has had a fortieth of
+    # handshake_ms (125 ms of the default 5 s): a crowd re-opening what is pushed out must not
+    # make itself young enough to keep everyone else at 503.
+    return (n, adm.max_conns_per_ip, adm.ip_burst, max(min(n, 16), n // 4), max(50, cfg.timeouts["handshake_ms"] // 40))
 
 
 class Gateway:
