@@ -12,7 +12,6 @@ route is gone are closed with 1001.
 
 from edgegate.errors import MaterialError
 from edgegate.pipeline import compile_pipelines
-from edgegate.policy.bans import BanTable
 from edgegate.policy.occupancy import EVICT, Occupancy
 from edgegate.rt import aio, const, heap, net, ticks_add, ticks_diff, ticks_ms
 from edgegate.ws.buffer import RingPool
@@ -20,14 +19,13 @@ from edgegate.ws.handshake import response_error
 
 from . import tls as _tls
 from .log import Log
-from .session import Session, linger_close
+from .session import Session
 
 _TICK_MS = const(200)
-_MAX_BANS = const(1024)
-_MIN_HOLD_MS = const(1000)
+_MIN_HOLD_MS = const(1000)  # under ring pressure, a ring held longer than this by a partial unit is reclaimable
 _MAX_REFUSING = const(256)  # refused connections answered and lingering at once (sockets, not rings)
 _LINGER_S = 1.0
-_TRIM_AFTER = const(2048)  # connections ended between two heap trims (a trim costs a few ms)  # under ring pressure, a ring held longer than this by a partial unit is reclaimable
+_TRIM_AFTER = const(2048)  # connections ended between two heap trims (a trim costs a few ms)
 
 
 def _route_key(r):

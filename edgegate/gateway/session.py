@@ -14,7 +14,7 @@ from edgegate.relay.core import CLOSING, DONE, RELAY
 from edgegate.rt import aio, const, ticks_diff, ticks_ms
 from edgegate.ws.handshake import response_error
 
-from .upgrade import CONNECTING, Upgrade, linger_close  # noqa: F401 - linger_close: server.py's too
+from .upgrade import Upgrade
 
 HANDSHAKE = const(0)
 STATE_NAMES = ("handshake", "connecting", "relay", "closing", "done")
@@ -45,14 +45,8 @@ class Session(Upgrade):
 
     @property
     def state(self):
+        """HANDSHAKE or CONNECTING until the 101; from then on the relay core's."""
         return self.relay.state if self.relay is not None else self._state
-
-    @state.setter
-    def state(self, value):
-        if self.relay is not None:
-            self.relay.state = value
-        else:
-            self._state = value
 
     @property
     def frames(self):

@@ -12,7 +12,7 @@ from edgegate import rt
 from edgegate.pipeline import Facts as StepFacts
 from edgegate.policy.admission import Facts
 from edgegate.policy.errors import Reject
-from edgegate.relay.core import RELAY, Relay
+from edgegate.relay.core import Relay
 from edgegate.rt import aio, const, ticks_add, ticks_ms
 from edgegate.ws.buffer import RxBuffer
 from edgegate.ws.connection import Connection
@@ -85,7 +85,7 @@ class Upgrade:
         self.admission = gw.admission
         route = acc.route
         self.route = route
-        self.state = CONNECTING
+        self._state = CONNECTING
         try:
             self.backend, protocol = await aio.wait_for(
                 open_backend(route, req, self.cfg.limits, self.client.peer[0], self.rings,
@@ -109,15 +109,12 @@ class Upgrade:
         bconn = Connection(True, lim["rx_ring_bytes"], lim["max_frame_bytes"], lim["max_message_bytes"],
                            assemble=False, rand_bytes=rt.rand_bytes, rx=self.backend.rx,
                            defer_fail_close=True, own_rx=False)
-        expires = None
-        if acc.expires_s is not None:
-            expires = ticks_add(now, max(0, int((acc.expires_s - rt.wall_s()) * 1000) + self.cfg.jwt.grace_s * 1000))
+        expires = None if acc.expires_s is None else self._expiry(acc.expires_s, now)
         refresh = self._refresh if route.policy.refresh is not None and acc.method == "jwt" else None
         self.relay = Relay(cconn, bconn, self.cfg.timeouts, now, rt.mask_key, chains, gw.assembly, key, expires,
                            refresh, {"id": self.id, "peer": self.peer, "principal": acc.principal,
                                      "route": route.path}, rt.wall_s)
         self.client.write(response_101(req.key, protocol))
-        self.state = RELAY
         gw.established(self.client)
         gw.log.count("upgrades")
         ident = self.identity
@@ -144,7 +141,11 @@ class Upgrade:
         if exp is None:
             return None
         self.gw.log.info("audit", what="refreshed", id=self.id, principal=self.accept.principal)
-        return ticks_add(ticks_ms(), max(0, int((exp - rt.wall_s()) * 1000) + self.cfg.jwt.grace_s * 1000))
+        return self._expiry(exp, ticks_ms())
+
+    def _expiry(self, exp_s, now):
+        """Ticks at which a credential expiring at wall-clock ``exp_s`` ends the session (plus grace_s)."""
+        return ticks_add(now, max(0, int((exp_s - rt.wall_s()) * 1000) + self.cfg.jwt.grace_s * 1000))
 
     async def _reject(self, status, headers, why):
         gw = self.gw

@@ -27,7 +27,7 @@ import hashlib
 from binascii import hexlify
 
 from edgegate.policy.errors import AuthError, MessageRefused
-from edgegate.rt import const, ticks_diff
+from edgegate.rt import apply_mask, const, ticks_diff
 from edgegate.ws.events import CloseReceived, ConnectionFailed, Fragment
 from edgegate.ws.frames import remask
 
@@ -334,8 +334,6 @@ class Relay:
             else:
                 return False  # the rest of a message already refused or dropped
             if ev.masked:  # binary the parser left masked (no step reads binary): unmask the copy
-                from edgegate.rt import apply_mask
-
                 end = len(asm.data)
                 apply_mask(asm.data, bytes(rx.mv[ev.pstart - 4:ev.pstart]), end - n, end)
             if not ev.fin:
@@ -359,8 +357,6 @@ class Relay:
             else:
                 seen = ev.payload  # this frame alone
                 if ev.masked:  # audit the bytes the client meant, not their mask
-                    from edgegate.rt import apply_mask
-
                     seen = bytearray(seen)
                     apply_mask(seen, bytes(rx.mv[ev.pstart - 4:ev.pstart]), 0, len(seen))
             self._release(side)

@@ -288,18 +288,12 @@ class Lender:
             self._idle_add(stream)
             if (self.starved or self.heads_full or self.full) and self._blocked(stream):
                 stream._starve()
-        if self.starved and self.pool.lent < self.pool.max_rings:
-            self.starved = False
-            for group in list(self.idle.values()):
-                self._feed(group)
+        self._unstarve()
 
     def set_pool(self, pool):
         """Lend from ``pool`` from now on (a commit changed the ring size or count)."""
         self.pool = pool
-        if self.starved and pool.available > 0:
-            self.starved = False
-            for group in list(self.idle.values()):
-                self._feed(group)
+        self._unstarve()
 
     def set_shares(self, per_ip, heads):
         """New bounds (a commit); they apply as rings are next lent and returned."""
@@ -318,6 +312,13 @@ class Lender:
         if addr is None:
             return False
         return addr in self.full or (not stream.established and self.heads_held >= self.heads)
+
+    def _unstarve(self):
+        """The pool has a ring again: every idle stream stopped only for want of one reads."""
+        if self.starved and self.pool.lent < self.pool.max_rings:
+            self.starved = False
+            for group in list(self.idle.values()):
+                self._feed(group)
 
     def _heads_released(self):
         if self.heads_full and self.heads_held < self.heads:
