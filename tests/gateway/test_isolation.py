@@ -9,20 +9,13 @@ other session, and the gateway itself, must carry on.
 """
 
 import asyncio
-import io
-import json
 
 import pytest
 import websockets
 
-from edgegate.cli import load_board
-from edgegate.config import parse
-from edgegate.gateway.echo import EchoServer
-from edgegate.gateway.log import Log
-from edgegate.gateway.server import Gateway
-from tests import procs
 
 from . import wire
+from .rig import Rig
 from .steady import Steady, run
 from .wire import STEP_S, wait_until
 
@@ -49,42 +42,6 @@ def inject(monkeypatch, session, name):
         return real(self, *args, **kw)
 
     monkeypatch.setattr(cls, name, fault)
-
-
-class Rig:
-    """An in-process gateway relaying to an in-process echo backend; log lines kept in memory."""
-
-    def __init__(self, timeouts=None):
-        self.timeouts = timeouts or {}
-
-    async def __aenter__(self):
-        self.echo = EchoServer()
-        host, port = await self.echo.start("127.0.0.1", 0)
-        doc = {"listen": [{"host": "127.0.0.1", "port": procs.free_port(), "plaintext": True}],
-               "routes": [{"path": "/", "backend": {"url": "ws://127.0.0.1:%d" % port}}],
-               "timeouts": self.timeouts}
-        self.sink = io.StringIO()
-        self.gw = Gateway(parse(doc, load_board("sim")), Log("info", sink=self.sink))
-        await self.gw.start()
-        self.port = self.gw.addresses[0][1]
-        self.url = "ws://127.0.0.1:%d/" % self.port
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.gw.stop()
-        self.echo.close()
-
-    def records(self, event=None):
-        out = [json.loads(line) for line in self.sink.getvalue().splitlines()]
-        return [r for r in out if event is None or r["event"] == event]
-
-    def session_of(self, local_port):
-        """The gateway's session for the client whose local port is ``local_port``."""
-        peer = "127.0.0.1:%d" % local_port
-        for s in self.gw.sessions.values():
-            if s.peer == peer:
-                return s
-        return None
 
 
 def test_fault_in_one_sessions_relay_closes_it_1011_and_others_carry_on(monkeypatch):

@@ -10,24 +10,16 @@ sockets is enough to reach every bound.
 """
 
 import asyncio
-import io
-import json
-import os
 import socket
 import struct
 
 import pytest
 import websockets
 
-from edgegate.cli import load_board
-from edgegate.config import parse
-from edgegate.gateway.echo import EchoServer
-from edgegate.gateway.log import Log
-from edgegate.gateway.server import Gateway
 from edgegate.ws.connection import MAX_PENDING_PONGS
-from tests import procs
 
 from . import wire
+from .rig import Rig
 from .steady import Steady
 from .wire import STEP_S, wait_until
 
@@ -46,35 +38,15 @@ def run_on(loop_name, coro, timeout=60.0):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-class Box:
-    """An in-process gateway with a small ring pool, relaying to an in-process echo backend."""
+class Box(Rig):
+    """A Rig with a small ring pool and admission limits a test can reach with a few hundred sockets."""
 
     def __init__(self, limits=None, timeouts=None, admission=None):
-        self.limits = {"ring_pool_rings": 32, "max_conns": 400}
-        self.limits.update(limits or {})
-        self.timeouts = timeouts or {}
-        self.admission = {"upgrades_per_ip_per_s": 1000, "upgrades_per_ip_burst": 16, "max_conns_per_ip": 48}
-        self.admission.update(admission or {})
-
-    async def __aenter__(self):
-        self.echo = EchoServer()
-        host, port = await self.echo.start("127.0.0.1", 0)
-        doc = {"listen": [{"host": "127.0.0.1", "port": procs.free_port(), "plaintext": True}],
-               "routes": [{"path": "/", "backend": {"url": "ws://127.0.0.1:%d" % port}}],
-               "limits": self.limits, "timeouts": self.timeouts, "admission": self.admission}
-        self.sink = io.StringIO()
-        self.gw = Gateway(parse(doc, load_board("sim")), Log("info", sink=self.sink))
-        await self.gw.start()
-        self.port = self.gw.addresses[0][1]
-        self.url = "ws://127.0.0.1:%d/" % self.port
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.gw.stop()
-        self.echo.close()
-
-    def count(self, name):
-        return self.gw.log.counters.get(name, 0)
+        lim = {"ring_pool_rings": 32, "max_conns": 400}
+        lim.update(limits or {})
+        adm = {"upgrades_per_ip_per_s": 1000, "upgrades_per_ip_burst": 16, "max_conns_per_ip": 48}
+        adm.update(admission or {})
+        super().__init__(timeouts, {"limits": lim, "admission": adm})
 
     async def another_address_gets_101(self, source="127.0.0.250"):
         async with websockets.connect(self.url, open_timeout=STEP_S, compression=None,
