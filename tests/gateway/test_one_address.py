@@ -64,6 +64,36 @@ async def open_raw(port, source):
     return await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0)), STEP_S)
 
 
+async def open_many(port, sources, first=b"", tolerate=False):
+    """A raw connection from each of ``sources`` that sends ``first`` (and nothing more);
+    with ``tolerate``, a connection the box refuses at once is left out."""
+    out = []
+    for source in sources:
+        try:
+            r, w = await open_raw(port, source)
+        except OSError:
+            if not tolerate:
+                raise
+            continue
+        if first:
+            w.write(first)
+        out.append((r, w))
+    return out
+
+
+async def sessions_holding_a_frame(port, sources, more=b""):
+    """An upgraded session from each of ``sources``, each holding an unfinished text frame."""
+    out = []
+    for source in sources:
+        r, w = await open_raw(port, source)
+        w.write(wire.request("/"))
+        status, _ = await wire.read_head(r)
+        assert status == 101
+        w.write(UNFINISHED_TEXT + more)
+        out.append((r, w))
+    return out
+
+
 def reset(writer):
     """End a connection with TCP RST (SO_LINGER 0), not FIN."""
     sock = writer.get_extra_info("socket")
@@ -87,11 +117,8 @@ def test_idle_connections_from_one_address_never_fill_the_box(loop):
     async def main():
         async with Box(limits={"max_conns": 64}, admission={"max_conns_per_ip": 12, "upgrades_per_ip_burst": 8}) as box:
             async with Steady(box.url) as steady:
-                flood = []
                 refused = 0
-                for _ in range(100):  # idle: they send nothing at all
-                    r, w = await open_raw(box.port, "127.0.0.2")
-                    flood.append((r, w))
+                flood = await open_many(box.port, ["127.0.0.2"] * 100)  # idle: they send nothing at all
                 await asyncio.sleep(1.5)
                 for r, w in flood:
                     try:
@@ -120,15 +147,9 @@ def test_unfinished_heads_from_many_addresses_keep_their_hands_off_the_sessions_
     async def main():
         async with Box(timeouts={"handshake_ms": 4000}) as box:
             async with Steady(box.url) as steady:
-                flood = []
-                for i in range(20):  # 20 addresses x 16 unfinished heads = 320 > 32 rings
-                    for _ in range(16):
-                        try:
-                            r, w = await open_raw(box.port, "127.0.1.%d" % (i + 2))
-                        except OSError:
-                            continue
-                        w.write(HALF_HEAD)
-                        flood.append((r, w))
+                # 20 addresses x 16 unfinished heads = 320 > 32 rings
+                flood = await open_many(box.port, ["127.0.1.%d" % (i // 16 + 2) for i in range(320)], HALF_HEAD,
+                                        tolerate=True)
                 await asyncio.sleep(0.5)
                 lender = box.gw.rings
                 assert lender.heads_held <= box.gw.pool.max_rings // 4, lender.heads_held
@@ -146,11 +167,7 @@ def test_unfinished_heads_from_many_addresses_keep_their_hands_off_the_sessions_
 def test_unfinished_heads_hold_no_ring_while_they_wait(loop):
     async def main():
         async with Box(limits={"ring_pool_rings": 8}, timeouts={"handshake_ms": 3000}) as box:
-            flood = []
-            for i in range(40):
-                r, w = await open_raw(box.port, "127.0.2.%d" % (i % 10 + 2))
-                w.write(HALF_HEAD)
-                flood.append((r, w))
+            flood = await open_many(box.port, ["127.0.2.%d" % (i % 10 + 2) for i in range(40)], HALF_HEAD)
             await wait_until(lambda: len(box.gw.sessions) == 40, what="40 heads read")
             await asyncio.sleep(0.2)
             assert box.gw.pool.lent == 0
@@ -174,14 +191,8 @@ def test_every_ending_of_a_ring_holding_session_gives_its_ring_back_and_wakes_th
     async def main():
         async with Box(limits={"ring_pool_rings": 8}, timeouts={"message_ms": 800, "close_ms": 1000},
                        admission={"upgrades_per_ip_burst": 40, "max_conns_per_ip": 200}) as box:
-            held = []
-            for i in range(24):  # 24 sessions each holding an unfinished text frame: the pool has 8
-                r, w = await open_raw(box.port, "127.0.2.%d" % (i % 12 + 2))
-                w.write(wire.request("/"))
-                status, _ = await wire.read_head(r)
-                assert status == 101
-                w.write(UNFINISHED_TEXT)
-                held.append((r, w))
+            # 24 sessions each holding an unfinished text frame: the pool has 8
+            held = await sessions_holding_a_frame(box.port, ["127.0.2.%d" % (i % 12 + 2) for i in range(24)])
             for r, w in held:
                 w.write(b"x" * 10)
             await wait_until(lambda: box.gw.pool.available == 0, what="the pool taken")
@@ -220,15 +231,9 @@ def test_sessions_trickling_unfinished_frames_from_many_addresses_lose_their_rin
     async def main():
         async with Box(timeouts={"message_ms": 3000}) as box:
             async with Steady(box.url) as steady:
-                slow = []
-                for i in range(12):  # 12 addresses x 4 sessions: 48 rings wanted of 32
-                    for _ in range(4):
-                        r, w = await open_raw(box.port, "127.0.3.%d" % (i + 2))
-                        w.write(wire.request("/"))
-                        status, _ = await wire.read_head(r)
-                        assert status == 101
-                        w.write(UNFINISHED_TEXT + b"x" * 10)
-                        slow.append((r, w))
+                # 12 addresses x 4 sessions: 48 rings wanted of 32
+                slow = await sessions_holding_a_frame(box.port, ["127.0.3.%d" % (i // 4 + 2) for i in range(48)],
+                                                      b"x" * 10)
                 loop = asyncio.get_running_loop()
                 end = loop.time() + 4.0
                 while loop.time() < end:  # a byte a while from each, as the attack did
@@ -303,12 +308,7 @@ def test_a_crowd_holding_one_idle_connection_per_address_cannot_keep_a_newcomer_
         # max_conns 64: unfinished ones may take 16; 40 addresses hold one idle connection each
         async with Box(limits={"max_conns": 64}, timeouts={"handshake_ms": 4000}) as box:
             async with Steady(box.url) as steady:
-                crowd = []
-                for i in range(40):
-                    try:
-                        crowd.append(await open_raw(box.port, "127.0.4.%d" % (i + 2)))
-                    except OSError:
-                        pass
+                crowd = await open_many(box.port, ["127.0.4.%d" % (i + 2) for i in range(40)], tolerate=True)
                 await asyncio.sleep(0.3)  # past min_pending_ms (handshake_ms / 40)
                 assert box.gw.occupancy.pending == box.gw.occupancy.pending_max
                 for _ in range(3):
@@ -324,14 +324,8 @@ def test_connection_churn_gives_the_heap_back():
     async def main():
         async with Box(admission={"upgrades_per_ip_burst": 64, "max_conns_per_ip": 200}) as box:
             for rnd in range(3):  # 3 x 800 connections that send half a head and are reset
-                flood = []
-                for i in range(800):
-                    try:
-                        r, w = await open_raw(box.port, "127.0.6.%d" % (i % 40 + 2))
-                    except OSError:
-                        continue
-                    w.write(HALF_HEAD)
-                    flood.append((r, w))
+                flood = await open_many(box.port, ["127.0.6.%d" % (i % 40 + 2) for i in range(800)], HALF_HEAD,
+                                        tolerate=True)
                 await asyncio.sleep(0.1)
                 for r, w in flood:
                     reset(w)
