@@ -168,9 +168,10 @@ class UnchangedTests(TestCase):
 
 if not IS_MICROPYTHON:
     import asyncio
-    import json
     import os
     import tempfile
+
+    from tests.logsink import LogSink as _Sink
 
     class MaterialTests(TestCase):
         """TLS and key files: one MaterialError family, converted once where a caller needs a field."""
@@ -262,15 +263,3 @@ if not IS_MICROPYTHON:
                         Box(Gw(), None).prepare_config(object())
                     self.assertEqual((cm.exception.path, str(cm.exception)), ("tls", "tls: %s" % err))
 
-    class _Sink:
-        def __init__(self):
-            self.lines = []
-
-        def write(self, s):
-            self.lines.append(s)
-
-        def flush(self):
-            pass
-
-        def records(self):
-            return [json.loads(x) for x in "".join(self.lines).splitlines() if x.startswith("{")]

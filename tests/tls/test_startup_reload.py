@@ -103,18 +103,7 @@ def _config(doc):
     return parse(doc, load_board("sim"))
 
 
-class _Sink:
-    def __init__(self):
-        self.lines = []
-
-    def write(self, s):
-        self.lines.append(s)
-
-    def flush(self):
-        pass
-
-    def records(self):
-        return [json.loads(x) for x in "".join(self.lines).splitlines() if x.startswith("{")]
+from tests.logsink import LogSink as _Sink
 
 
 async def _echo_once(ws, msg):
