@@ -24,7 +24,9 @@ A connection is *pending* until its upgrade is done, then *established*.
 
 Pending connections are reclaimed by their deadline (``handshake_ms``), which
 the I/O layer enforces. The table holds one entry per address with a live
-connection, so it is bounded by ``max_conns``. Refusals are counted by reason.
+connection, so it is bounded by ``max_conns``; finding the address holding the
+most unfinished connections costs at most its burst, not a scan of the table.
+Refusals are counted by reason.
 """
 
 
@@ -33,13 +35,18 @@ EVICT = -1
 
 class Occupancy:
     __slots__ = ("max_conns", "per_ip", "pending_per_ip", "pending_max", "min_pending_ms", "total", "pending",
-                 "_by", "refused", "victim")
+                 "_by", "refused", "victim", "_levels", "_top")
 
     def __init__(self, max_conns, per_ip, pending_per_ip, pending_max, min_pending_ms=1000):
         self.victim = None
         self.total = 0
         self.pending = 0
         self._by = {}  # addr -> [connections, pending]
+        # pending count -> {addr: None} of the addresses holding that many unfinished
+        # connections, so the address holding the most is found without scanning them all
+        # (a crowd flood asks on every accept).
+        self._levels = {}
+        self._top = 0  # no address has held more unfinished connections than this
         self.refused = {}  # reason -> count
         self.configure(max_conns, per_ip, pending_per_ip, pending_max, min_pending_ms)
 
@@ -82,25 +89,43 @@ class Occupancy:
         if mine is None:
             mine = self._by[addr] = [0, 0]
         mine[0] += 1
-        mine[1] += 1
+        self._pending_by(addr, mine, 1)
         self.total += 1
-        self.pending += 1
         return evict
 
+    def _pending_by(self, addr, mine, d):
+        """Move ``addr``'s unfinished count by ``d`` (and its place among the levels)."""
+        levels = self._levels
+        old = mine[1]
+        if old:
+            lv = levels[old]
+            del lv[addr]
+            if not lv:
+                del levels[old]
+        new = mine[1] = old + d
+        if new:
+            lv = levels.get(new)
+            if lv is None:
+                lv = levels[new] = {}
+            lv[addr] = None
+            if new > self._top:
+                self._top = new
+        self.pending += d
+
     def _most_pending(self):
-        # O(addresses with a live connection), paid only while the pending share is full.
-        top, most = None, 0
-        for addr, mine in self._by.items():
-            if mine[1] > most:
-                top, most = addr, mine[1]
-        return top, most
+        # O(the most unfinished connections one address ever held): bounded by its burst.
+        levels = self._levels
+        for n in range(self._top, 0, -1):
+            lv = levels.get(n)
+            if lv:
+                return next(iter(lv)), n
+        return None, 0
 
     def establish(self, addr):
         """The connection from ``addr`` finished its upgrade: it no longer counts as pending."""
         mine = self._by.get(addr)
         if mine is not None and mine[1] > 0:
-            mine[1] -= 1
-            self.pending -= 1
+            self._pending_by(addr, mine, -1)
 
     def release(self, addr, established):
         """A connection from ``addr`` ended (``established``: after ``establish``)."""
@@ -110,9 +135,10 @@ class Occupancy:
         mine[0] -= 1
         self.total -= 1
         if not established and mine[1] > 0:
-            mine[1] -= 1
-            self.pending -= 1
+            self._pending_by(addr, mine, -1)
         if mine[0] <= 0:
+            if mine[1]:  # keeps the levels whole even if a release was missed
+                self._pending_by(addr, mine, -mine[1])
             del self._by[addr]
 
     def held(self, addr):

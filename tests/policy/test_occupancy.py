@@ -61,3 +61,33 @@ class OccupancyTests(TestCase):
         o.configure(100, 1, 1, 8)
         self.assertEqual(o.admit("a"), 429)
         self.assertEqual(o.admit("b"), 0)
+
+    def test_the_address_holding_the_most_is_found_as_a_scan_would_find_it(self):
+        o = occ(max_conns=1000, per_ip=50, pending_per_ip=6, pending_max=1000)
+        open_ = []  # (addr, established)
+        x = 12345
+        for step in range(3000):
+            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+            addr = "10.0.0.%d" % (x % 13)
+            op = (x >> 8) % 3
+            if op == 0 or not open_:
+                if o.admit(addr) == 0:
+                    open_.append([addr, False])
+            elif op == 1:
+                c = open_[(x >> 4) % len(open_)]
+                if not c[1]:
+                    o.establish(c[0])
+                    c[1] = True
+            else:
+                c = open_.pop((x >> 4) % len(open_))
+                o.release(c[0], c[1])
+            counts = {}
+            for a, est in open_:
+                if not est:
+                    counts[a] = counts.get(a, 0) + 1
+            most = max(counts.values()) if counts else 0
+            top, n = o._most_pending()
+            self.assertEqual(n, most)
+            if most:
+                self.assertEqual(counts[top], most)
+            self.assertEqual(o.pending, sum(counts.values()))
