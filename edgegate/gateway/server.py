@@ -59,10 +59,12 @@ def ring_shares(lim):
     """(rings one client address may hold, rings unfinished heads may hold together).
 
     An eighth of the pool per address and a quarter for heads: established
-    sessions always keep three quarters of it, whoever floods heads.
+    sessions always keep three quarters of it, whoever floods heads. On a pool
+    of a few big rings an eighth is less than a client's handful of streams in
+    flight: an address may then hold up to 4, at most half the pool.
     """
     rings = lim["ring_pool_rings"]
-    return max(2, rings // 8), max(1, rings // 4)
+    return max(2, rings // 8, min(4, rings // 2)), max(1, rings // 4)
 
 
 def assembly_bounds(lim):
